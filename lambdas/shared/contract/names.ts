@@ -1,0 +1,60 @@
+/**
+ * Names and constants that both stacks (CDK in infra/aws, the one-machine stack in infra/local) and the handlers
+ * share. Declared once here; nothing else spells them.
+ */
+
+/** API Gateway stage name; also the path prefix of every route (`/v1/...`). */
+export const API_STAGE = 'v1';
+
+/** Identifier of the Cognito resource server whose scopes machine clients get (`devaccess/read`, ...). */
+export const RESOURCE_SERVER_IDENTIFIER = 'devaccess';
+export const RESOURCE_SERVER_NAME = 'devaccess API';
+
+/** The resource-server scopes a credential may hold, with their descriptions (Cognito requires one). */
+export const RESOURCE_SCOPES = {
+  read: 'Read the caller\'s data',
+  write: 'Create, change and delete the caller\'s data',
+} as const;
+export type ResourceScope = keyof typeof RESOURCE_SCOPES;
+export const RESOURCE_SCOPE_NAMES = Object.keys(RESOURCE_SCOPES) as ResourceScope[];
+
+/** Full OAuth scope string for a resource-server scope, e.g. `devaccess/read`. */
+export function fullScope(scope: ResourceScope): string {
+  return `${RESOURCE_SERVER_IDENTIFIER}/${scope}`;
+}
+
+/**
+ * The scope Cognito puts in access tokens of signed-in users (USER_PASSWORD_AUTH, SRP, managed login with the
+ * `aws.cognito.signin.user.admin` scope). Credential-management routes accept only this scope, so tokens minted
+ * for machine clients never reach them.
+ */
+export const USER_ADMIN_SCOPE = 'aws.cognito.signin.user.admin';
+
+/** Default name of the Cognito group whose members may create credentials. */
+export const DEFAULT_DEVELOPERS_GROUP = 'developers';
+
+/** Default cap on active credentials per user (I2). */
+export const DEFAULT_MAX_CREDENTIALS_PER_USER = 1;
+
+/** Default access-token validity for machine clients, in minutes. */
+export const DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES = 60;
+
+/** EventBridge `source` of every event the product publishes. */
+export const EVENT_SOURCE = 'devaccess';
+
+/** Prefix of the Cognito app-client names the credential workflow creates: `devaccess-<userId>-<operationId>`. */
+export const CREDENTIAL_CLIENT_NAME_PREFIX = 'devaccess-';
+
+/** Name of the UI app client (authorization code + PKCE, no secret). */
+export const UI_CLIENT_NAME = 'devaccess-ui';
+
+/** Largest request body the API accepts, in bytes (16 KiB). Larger bodies get 413. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/** How long a credential operation holds the per-user lock before another operation may take it over. */
+export const OPERATION_LOCK_SECONDS = 300;
+
+/** Logical names of the state machines, one per `statemachines/<name>.asl.json`. */
+export const STATE_MACHINES = {
+  credential: 'credential-workflow',
+} as const;

@@ -1,0 +1,32 @@
+/**
+ * Layout of the identity table (partition key `pk`, sort key `sk`, both strings). Every authorizing lookup is a
+ * strongly consistent GetItem of a base-table item; the table has no GSI on purpose (a GSI is eventually
+ * consistent, so a just-revoked client could pass for a moment).
+ *
+ * | item            | pk                   | sk              | attributes                                                      |
+ * |-----------------|----------------------|-----------------|-----------------------------------------------------------------|
+ * | user            | `USER#<userId>`      | `USER`          | userId, username, createdAt, version, activeCredentials,        |
+ * |                 |                      |                 | lockOwner?, lockExpiresAt? (the per-user operation lock)        |
+ * | username lookup | `USERNAME#<username>`| `USERNAME`      | userId, username, createdAt                                     |
+ * | client lookup   | `CLIENT#<clientId>`  | `CLIENT`        | clientId, userId, status, scopes, name, createdAt, revokedAt?   |
+ * | credential      | `USER#<userId>`      | `CRED#<clientId>` | the same as the client lookup (the user's list, one Query)    |
+ *
+ * The notes table (sample protected data) has `userId` (partition) and `noteId` (sort).
+ */
+export const TABLE_KEYS = { partition: 'pk', sort: 'sk' } as const;
+export const NOTES_KEYS = { partition: 'userId', sort: 'noteId' } as const;
+
+export const USER_SK = 'USER';
+export const USERNAME_SK = 'USERNAME';
+export const CLIENT_SK = 'CLIENT';
+export const CRED_SK_PREFIX = 'CRED#';
+
+export const userKey = (userId: string) => ({ pk: `USER#${userId}`, sk: USER_SK });
+export const usernameKey = (username: string) => ({ pk: `USERNAME#${username}`, sk: USERNAME_SK });
+export const clientKey = (clientId: string) => ({ pk: `CLIENT#${clientId}`, sk: CLIENT_SK });
+export const credentialKey = (userId: string, clientId: string) => ({
+  pk: `USER#${userId}`,
+  sk: `${CRED_SK_PREFIX}${clientId}`,
+});
+
+export type CredentialStatus = 'active' | 'revoked';

@@ -1,0 +1,56 @@
+/**
+ * Input and output of the credential workflow (statemachines/credential-workflow.asl.json). The credentials API
+ * handler builds the input and reads the output; the state machine definition uses these field names. No secret
+ * is ever part of either: the CreateClient task returns only the new client id, and the API handler reads the
+ * secret once, after the workflow succeeded, with DescribeUserPoolClient.
+ */
+export type CredentialOperation = 'create' | 'reset' | 'revoke';
+
+export interface CredentialWorkflowInput {
+  readonly operation: CredentialOperation;
+  /** Unique id of this operation (a UUID); recorded in the new client's name. */
+  readonly operationId: string;
+  readonly userId: string;
+  readonly username: string;
+  /** The user item's `version` the API handler read; the workflow's first step only proceeds if it is unchanged. */
+  readonly expectedVersion: number;
+  /** ISO-8601 time until which this operation holds the per-user lock (crashed runs release it by expiry). */
+  readonly lockExpiresAt: string;
+  /** create/reset: the new credential's display name and full OAuth scopes (e.g. `devaccess/read`). */
+  readonly name?: string;
+  readonly scopes?: readonly string[];
+  /** reset/revoke: the credential being replaced or revoked. */
+  readonly clientId?: string;
+  /** Creation time of the new credential (ISO-8601). */
+  readonly requestedAt: string;
+}
+
+/** Output of a successful execution. */
+export interface CredentialWorkflowOutput {
+  readonly operation: CredentialOperation;
+  readonly userId: string;
+  /** The new client (create/reset) or the revoked one (revoke). */
+  readonly clientId: string;
+  readonly previousClientId?: string;
+  readonly scopes?: readonly string[];
+  readonly eventId: string;
+}
+
+/**
+ * Error names the workflow fails with (the `Error` of its Fail states); the API handler maps them to HTTP
+ * statuses. `Conflict`: another operation holds the lock or changed the user first (409). `LimitExceeded`: the
+ * user is at maxCredentialsPerUser (409). `NotFound`: the credential is not the user's or not active (404).
+ */
+export const WORKFLOW_ERRORS = ['Conflict', 'LimitExceeded', 'NotFound', 'Failed'] as const;
+export type WorkflowError = (typeof WORKFLOW_ERRORS)[number];
+
+/** Payload of the CreateClient task (a Lambda function: the SDK response holds the secret, so it never leaves it). */
+export interface CreateClientTaskInput {
+  readonly task: 'createClient';
+  readonly userId: string;
+  readonly operationId: string;
+  readonly scopes: readonly string[];
+}
+export interface CreateClientTaskOutput {
+  readonly clientId: string;
+}

@@ -1,0 +1,178 @@
+/**
+ * The edge of every API handler: API Gateway REST proxy event in, proxy result out. `createApiHandler` finds the
+ * route in the route table, runs the resolver (the one place a caller's identity is decided), validates path
+ * parameters and the body envelope, calls the route's implementation and maps whatever it throws to a JSON error
+ * body with one status per error code. Route implementations stay free of HTTP and identity plumbing.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { z } from 'zod';
+import { MAX_BODY_BYTES } from './contract/names';
+import {
+  type ApiHandlerName,
+  PATH_PARAMS,
+  ROUTES,
+  type RouteDef,
+  findRoute,
+  pathParamNames,
+  routeScopes,
+} from './contract/routes';
+import { DevAccessError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError, toErrorResponse } from './errors';
+import type { IdentityLookup } from './identity-store';
+import { logger } from './logger';
+import { type Caller, resolveCaller } from './resolver';
+
+export interface ApiRequest {
+  readonly route: RouteDef;
+  readonly caller: Caller;
+  readonly pathParams: Readonly<Record<string, string>>;
+  /** Request headers with lower-cased names. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The parsed JSON body (`undefined` when the request has none). */
+  readonly body: unknown;
+  readonly requestId: string;
+}
+
+export interface PublicRequest extends Omit<ApiRequest, 'caller'> {
+  readonly caller?: undefined;
+}
+
+export interface ApiResult {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export type RouteImpl = (req: ApiRequest) => Promise<ApiResult>;
+export type PublicRouteImpl = (req: PublicRequest) => Promise<ApiResult>;
+
+const JSON_HEADERS = {
+  'Content-Type': 'application/json; charset=utf-8',
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+} as const;
+
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return {
+    statusCode: status,
+    headers: { ...JSON_HEADERS, ...headers },
+    body: body === undefined ? '' : JSON.stringify(body),
+  };
+}
+
+/** The error response for anything thrown; 401/403 carry `WWW-Authenticate: Bearer` (RFC 6750 §3). */
+export function errorResponse(err: unknown, requestId?: string): APIGatewayProxyResult {
+  const { status, body } = toErrorResponse(err);
+  const headers: Record<string, string> = requestId ? { 'X-Request-Id': requestId } : {};
+  if (status === 401) headers['WWW-Authenticate'] = 'Bearer error="invalid_token"';
+  if (status === 403) headers['WWW-Authenticate'] = 'Bearer error="insufficient_scope"';
+  return jsonResponse(status, body, headers);
+}
+
+function lowerCaseHeaders(headers: APIGatewayProxyEvent['headers'] | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (typeof value === 'string') out[name.toLowerCase()] = value;
+  }
+  return out;
+}
+
+function checkPathParams(route: RouteDef, raw: APIGatewayProxyEvent['pathParameters']): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const name of pathParamNames(route.path)) {
+    const value = raw?.[name];
+    const def = PATH_PARAMS[name];
+    if (typeof value !== 'string' || !def || !new RegExp(def.pattern).test(value)) {
+      throw new ValidationError(`Path parameter '${name}' is not a valid ${def?.description ?? name}`, name, 'bad_request');
+    }
+    params[name] = value;
+  }
+  return params;
+}
+
+function parseBody(route: RouteDef, event: APIGatewayProxyEvent, headers: Record<string, string>): unknown {
+  const raw = event.body;
+  if (raw === null || raw === undefined || raw === '') return undefined;
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
+    throw new ValidationError(`Request body is larger than ${MAX_BODY_BYTES} bytes`, 'body', 'payload_too_large');
+  }
+  if (!route.body) {
+    throw new ValidationError('This route takes no request body', 'body', 'bad_request');
+  }
+  const contentType = headers['content-type'];
+  if (contentType !== undefined && !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType)) {
+    throw new ValidationError('Request body must be application/json', 'content-type', 'unsupported_media_type');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ValidationError('Request body is not valid JSON', 'body', 'bad_request');
+  }
+}
+
+/** Parses a value with a zod schema; the first problem becomes a 400 naming the offending field. */
+export function validate<T>(schema: z.ZodType<T>, value: unknown, root = 'body'): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue && issue.path.length > 0 ? `${root}.${issue.path.map(String).join('.')}` : root;
+  throw new ValidationError(`${path}: ${issue?.message ?? 'invalid'}`, path);
+}
+
+export interface ApiHandlerOptions {
+  /** Which function this is; its implementations must cover exactly this function's routes in the route table. */
+  readonly name: ApiHandlerName;
+  readonly routes: Readonly<Record<string, RouteImpl | PublicRouteImpl>>;
+  /** The identity lookups, built once by the function's composition root (lazily, at the first request). */
+  readonly lookup: () => IdentityLookup;
+}
+
+export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/** Builds a Lambda handler for the routes of one function of the route table. */
+export function createApiHandler(options: ApiHandlerOptions): ProxyHandler {
+  const expected = ROUTES.filter((r) => r.handler === options.name).map((r) => r.id).sort();
+  const given = Object.keys(options.routes).sort();
+  if (expected.join() !== given.join()) {
+    throw new Error(`Handler '${options.name}' implements [${given.join()}] but the route table has [${expected.join()}]`);
+  }
+
+  return async (event) => {
+    const requestId = event.requestContext?.requestId ?? 'unknown';
+    try {
+      const route = findRoute(event.httpMethod, event.resource);
+      if (!route || route.handler !== options.name) throw new NotFoundError('No such route');
+      const impl = options.routes[route.id];
+      if (!impl) throw new NotFoundError('No such route');
+
+      const headers = lowerCaseHeaders(event.headers);
+      let caller: Caller | undefined;
+      if (route.access !== 'public') {
+        const resolved = await resolveCaller(event.requestContext?.authorizer?.['claims'], options.lookup(), {
+          userOnly: route.access === 'manage',
+        });
+        if (!resolved.ok) {
+          logger.info('caller refused', { route: route.id, reason: resolved.denial.reason });
+          throw resolved.denial.code === 'forbidden'
+            ? new ForbiddenError('This route accepts signed-in user tokens only')
+            : new UnauthorizedError();
+        }
+        // Defense in depth: API Gateway already enforced the method scopes; a caller without one never passes.
+        const required = routeScopes(route.access);
+        if (!resolved.caller.scopes.some((s) => required.includes(s))) {
+          throw new ForbiddenError(`This route requires one of the scopes: ${required.join(', ')}`);
+        }
+        caller = resolved.caller;
+      }
+      const pathParams = checkPathParams(route, event.pathParameters);
+      const body = parseBody(route, event, headers);
+      const result = await (impl as RouteImpl)({ route, caller: caller as Caller, pathParams, headers, body, requestId });
+      return jsonResponse(result.status, result.body, { 'X-Request-Id': requestId, ...result.headers });
+    } catch (err) {
+      if (!(err instanceof DevAccessError) || err.status >= 500) {
+        logger.error('request failed', { requestId, error: err as Error });
+      }
+      return errorResponse(err, requestId);
+    }
+  };
+}

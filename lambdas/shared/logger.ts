@@ -1,0 +1,7 @@
+/**
+ * The one Powertools logger. Structured: `logger.info('credential reset', { userId, clientId })`. Never log a
+ * token, a secret, a password or a whole request/response; log ids.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+
+export const logger = new Logger({ serviceName: 'devaccess' });
