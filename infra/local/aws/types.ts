@@ -26,6 +26,8 @@ export class AwsServiceError extends Error {
     readonly type: string,
     message: string,
     readonly status = 400,
+    /** Extra members of the error body, e.g. DynamoDB's `CancellationReasons` or the `Item` of a failed condition. */
+    readonly fields?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
     this.name = type;
