@@ -16,6 +16,7 @@ import {
   pathParamNames,
   routeScopes,
 } from './contract/routes';
+import { upstreamErrorFor } from './aws-errors';
 import { DevAccessError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError, toErrorResponse } from './errors';
 import type { IdentityLookup } from './identity-store';
 import { logger } from './logger';
@@ -59,12 +60,19 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
   };
 }
 
-/** The error response for anything thrown; 401/403 carry `WWW-Authenticate: Bearer` (RFC 6750 §3). */
+/**
+ * The error response for anything thrown; 401/403 carry `WWW-Authenticate: Bearer` (RFC 6750 §3); 429/503 carry
+ * `Retry-After` (RFC 9110 §10.2.3), from `details.retryAfterSeconds` when the error sets it.
+ */
 export function errorResponse(err: unknown, requestId?: string): APIGatewayProxyResult {
   const { status, body } = toErrorResponse(err);
   const headers: Record<string, string> = requestId ? { 'X-Request-Id': requestId } : {};
   if (status === 401) headers['WWW-Authenticate'] = 'Bearer error="invalid_token"';
   if (status === 403) headers['WWW-Authenticate'] = 'Bearer error="insufficient_scope"';
+  if (status === 429 || status === 503) {
+    const retryAfter = err instanceof DevAccessError ? err.details?.['retryAfterSeconds'] : undefined;
+    headers['Retry-After'] = String(typeof retryAfter === 'number' ? retryAfter : 1);
+  }
   return jsonResponse(status, body, headers);
 }
 
@@ -115,7 +123,11 @@ export function validate<T>(schema: z.ZodType<T>, value: unknown, root = 'body')
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const path = issue && issue.path.length > 0 ? `${root}.${issue.path.map(String).join('.')}` : root;
+  const segments = issue ? issue.path.map(String) : [];
+  // A strict object reports an unknown key at the object itself; name the key, so `{"userId": ...}` is refused
+  // as `body.userId`, not as `body`.
+  if (issue?.code === 'unrecognized_keys' && issue.keys[0] !== undefined) segments.push(issue.keys[0]);
+  const path = segments.length > 0 ? `${root}.${segments.join('.')}` : root;
   throw new ValidationError(`${path}: ${issue?.message ?? 'invalid'}`, path);
 }
 
@@ -169,10 +181,14 @@ export function createApiHandler(options: ApiHandlerOptions): ProxyHandler {
       const result = await (impl as RouteImpl)({ route, caller: caller as Caller, pathParams, headers, body, requestId });
       return jsonResponse(result.status, result.body, { 'X-Request-Id': requestId, ...result.headers });
     } catch (err) {
-      if (!(err instanceof DevAccessError) || err.status >= 500) {
+      // A throttled or failing AWS dependency is a retryable 429/503, not an opaque 500.
+      const failure = err instanceof DevAccessError ? err : (upstreamErrorFor(err) ?? err);
+      if (!(failure instanceof DevAccessError) || failure.status >= 500) {
         logger.error('request failed', { requestId, error: err as Error });
+      } else if (failure.status === 429) {
+        logger.warn('dependency throttled', { requestId, error: err as Error });
       }
-      return errorResponse(err, requestId);
+      return errorResponse(failure, requestId);
     }
   };
 }

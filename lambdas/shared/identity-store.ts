@@ -2,8 +2,21 @@
  * The identity store: users, the USERNAME and CLIENT lookup items and the user's credential list, in the
  * identity table (layout in ./contract/table.ts). Every read that authorizes is a strongly consistent GetItem.
  */
-import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CRED_SK_PREFIX, clientKey, type CredentialStatus, userKey, usernameKey } from './contract/table';
+import {
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  CRED_SK_PREFIX,
+  clientKey,
+  credentialKey,
+  type CredentialStatus,
+  userKey,
+  usernameKey,
+} from './contract/table';
 
 export interface UserRecord {
   readonly userId: string;
@@ -13,6 +26,8 @@ export interface UserRecord {
   readonly activeCredentials: number;
   readonly lockOwner?: string;
   readonly lockExpiresAt?: string;
+  /** eventId of the UserProvisioned event, recorded once PutEvents accepted it (see recordProvisionedEvent). */
+  readonly provisionedEventId?: string;
 }
 
 export interface CredentialRecord {
@@ -66,6 +81,35 @@ export class IdentityStore implements IdentityLookup {
       new GetCommand({ TableName: this.tableName, Key: userKey(userId), ConsistentRead: true }),
     );
     return out.Item as UserRecord | undefined;
+  }
+
+  /**
+   * One of the user's credentials, or `undefined`. Keyed by the user, so another user's client id is simply
+   * not found: a caller can never learn whether someone else's credential exists.
+   */
+  async getCredential(userId: string, clientId: string): Promise<CredentialRecord | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: credentialKey(userId, clientId), ConsistentRead: true }),
+    );
+    return out.Item as CredentialRecord | undefined;
+  }
+
+  /**
+   * Records that the UserProvisioned event of this user was published. Written only after PutEvents accepted the
+   * event, so a trigger that failed in between finds it missing and publishes again (with the same eventId).
+   * Leaves `version` alone: it guards credential operations, and this attribute is none of their business (an
+   * UpdateItem of one attribute cannot undo a concurrent update of others).
+   */
+  async recordProvisionedEvent(userId: string, eventId: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: userKey(userId),
+        UpdateExpression: 'SET provisionedEventId = if_not_exists(provisionedEventId, :eventId)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':eventId': eventId },
+      }),
+    );
   }
 
   /** The user's credentials (active and revoked), oldest first. */

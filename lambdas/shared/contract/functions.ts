@@ -15,7 +15,9 @@ export interface FunctionDef {
 
 export type FunctionName = ApiHandlerName | 'postConfirmation' | 'credentialTasks';
 
-export const FUNCTIONS: Readonly<Record<FunctionName, FunctionDef>> = {
+// `as const satisfies`: every function is listed and well-formed, and `loadConfig(FUNCTIONS.x.config)` is typed
+// with exactly the keys that function gets (a handler reading a key it is not given fails to compile).
+export const FUNCTIONS = {
   credentials: {
     entry: 'credentials/handler.ts',
     description: 'Credentials API: list, create, reset, revoke (runs the credential workflow)',
@@ -60,4 +62,4 @@ export const FUNCTIONS: Readonly<Record<FunctionName, FunctionDef>> = {
     description: 'The public OpenAPI 3.1 document',
     config: [],
   },
-};
+} as const satisfies Readonly<Record<FunctionName, FunctionDef>>;

@@ -6,7 +6,8 @@
  * | item            | pk                   | sk              | attributes                                                      |
  * |-----------------|----------------------|-----------------|-----------------------------------------------------------------|
  * | user            | `USER#<userId>`      | `USER`          | userId, username, createdAt, version, activeCredentials,        |
- * |                 |                      |                 | lockOwner?, lockExpiresAt? (the per-user operation lock)        |
+ * |                 |                      |                 | lockOwner?, lockExpiresAt? (the per-user operation lock),       |
+ * |                 |                      |                 | provisionedEventId? (UserProvisioned was published)             |
  * | username lookup | `USERNAME#<username>`| `USERNAME`      | userId, username, createdAt                                     |
  * | client lookup   | `CLIENT#<clientId>`  | `CLIENT`        | clientId, userId, status, scopes, name, createdAt, revokedAt?   |
  * | credential      | `USER#<userId>`      | `CRED#<clientId>` | the same as the client lookup (the user's list, one Query)    |
