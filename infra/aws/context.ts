@@ -1,0 +1,87 @@
+/**
+ * Reads the stack's settings from CDK context (`cdk.json` "context", or `-c key=value` on the command line) and
+ * nothing else: infra/aws never reads the environment. Values given with `-c` arrive as strings, so each reader
+ * also accepts the string form (`-c deletionProtection=false`, `-c callbackUrls=https://a/cb,https://b/cb`).
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type { Node } from 'constructs';
+import type { DevAccessStackProps } from './devaccess-stack';
+
+/** The context keys the app reads; every one is optional. */
+export const CONTEXT_KEYS = [
+  'maxCredentialsPerUser',
+  'clientTokenValidityMinutes',
+  'developersGroup',
+  'removalPolicy',
+  'deletionProtection',
+  'domainPrefix',
+  'callbackUrls',
+  'logoutUrls',
+  'threatProtection',
+  'mfa',
+  'apiGatewayCloudWatchRole',
+] as const;
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+function fail(key: string, expected: string, value: unknown): never {
+  throw new Error(`Context '${key}' must be ${expected}, got ${JSON.stringify(value)}`);
+}
+
+function integer(key: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n)) fail(key, 'an integer', value);
+  return n;
+}
+
+function boolean(key: string, value: unknown): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return fail(key, 'true or false', value);
+}
+
+function text(key: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') fail(key, 'a non-empty string', value);
+  return value.trim();
+}
+
+/** A list from cdk.json (a JSON array) or from `-c` (a JSON array or a comma-separated string). */
+function list(key: string, value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  let items: unknown = value;
+  if (typeof value === 'string') {
+    items = value.trim().startsWith('[') ? (JSON.parse(value) as unknown) : value.split(',');
+  }
+  if (!Array.isArray(items)) fail(key, 'a list of strings', value);
+  const out = items.map((item) => (typeof item === 'string' ? item.trim() : fail(key, 'a list of strings', value)));
+  if (out.length === 0 || out.some((item) => item === '')) fail(key, 'a non-empty list of non-empty strings', value);
+  return out;
+}
+
+function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  return fail(key, `one of ${allowed.join(', ')}`, value);
+}
+
+/** Builds the stack's props from context; throws one error naming the first bad value. */
+export function stackPropsFromContext(node: Node): DevAccessStackProps {
+  const get = (key: ContextKey): unknown => node.tryGetContext(key) as unknown;
+  const removal = oneOf('removalPolicy', get('removalPolicy'), ['retain', 'destroy'] as const);
+  return {
+    description: 'devaccess: developer API access (OAuth 2.0 client credentials bound to a user)',
+    maxCredentialsPerUser: integer('maxCredentialsPerUser', get('maxCredentialsPerUser')),
+    clientTokenValidityMinutes: integer('clientTokenValidityMinutes', get('clientTokenValidityMinutes')),
+    developersGroup: text('developersGroup', get('developersGroup')),
+    removalPolicy: removal === undefined ? undefined : removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    deletionProtection: boolean('deletionProtection', get('deletionProtection')),
+    domainPrefix: text('domainPrefix', get('domainPrefix')),
+    callbackUrls: list('callbackUrls', get('callbackUrls')),
+    logoutUrls: list('logoutUrls', get('logoutUrls')),
+    threatProtection: boolean('threatProtection', get('threatProtection')),
+    mfa: oneOf('mfa', get('mfa'), ['optional', 'required'] as const),
+    apiGatewayCloudWatchRole: boolean('apiGatewayCloudWatchRole', get('apiGatewayCloudWatchRole')),
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * The devaccess stack: composes the constructs and wires each function's configuration to the resource it names,
+ * with the grant next to it. Everything it names comes from the shared contract in lambdas/shared/contract.
+ */
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import type { FunctionName } from '../../lambdas/shared/contract/functions';
+import {
+  DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES,
+  DEFAULT_DEVELOPERS_GROUP,
+  DEFAULT_MAX_CREDENTIALS_PER_USER,
+  OPERATION_LOCK_SECONDS,
+} from '../../lambdas/shared/contract/names';
+import { CredentialWorkflow } from './constructs/credential-workflow';
+import { DataTables } from './constructs/data-tables';
+import { HouseFunction, bind } from './constructs/house-function';
+import { ProductApi } from './constructs/product-api';
+import { ProductEvents } from './constructs/product-events';
+import { UserDirectory } from './constructs/user-directory';
+
+export interface DevAccessStackProps extends StackProps {
+  /**
+   * Most active credentials one user may hold (I2).
+   * @default DEFAULT_MAX_CREDENTIALS_PER_USER
+   */
+  readonly maxCredentialsPerUser?: number;
+  /**
+   * Access-token validity of the machine clients the workflow creates, in minutes (5 to 1440).
+   * @default DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES
+   */
+  readonly clientTokenValidityMinutes?: number;
+  /**
+   * Name of the Cognito group whose members may create credentials.
+   * @default DEFAULT_DEVELOPERS_GROUP
+   */
+  readonly developersGroup?: string;
+  /**
+   * What happens to stateful resources (user pool, tables, log groups) when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Deletion protection on the user pool and the tables.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * Prefix of the Cognito domain that serves managed login and the token endpoint.
+   * @default `devaccess-<account id>`
+   */
+  readonly domainPrefix?: string;
+  /**
+   * UI client callback URLs.
+   * @default ['http://localhost:3000/callback']
+   */
+  readonly callbackUrls?: readonly string[];
+  /**
+   * UI client sign-out URLs.
+   * @default ['http://localhost:3000/']
+   */
+  readonly logoutUrls?: readonly string[];
+  /**
+   * MFA for user sign-in.
+   * @default 'optional'
+   */
+  readonly mfa?: 'optional' | 'required';
+  /**
+   * Cognito Plus plan with threat protection enforced.
+   * @default false
+   */
+  readonly threatProtection?: boolean;
+  /**
+   * Create the account-wide API Gateway CloudWatch role.
+   * @default true
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
+  /**
+   * How long the credentials API waits for a workflow run before answering 503, in milliseconds.
+   * @default 25000
+   */
+  readonly workflowWaitMs?: number;
+}
+
+export class DevAccessStack extends Stack {
+  readonly tables: DataTables;
+  readonly events: ProductEvents;
+  readonly directory: UserDirectory;
+  readonly workflow: CredentialWorkflow;
+  readonly api: ProductApi;
+  /** Every function of FUNCTIONS, by name; the type makes a function added to FUNCTIONS a compile error here. */
+  readonly functions: Readonly<Record<FunctionName, HouseFunction>>;
+
+  constructor(scope: Construct, id: string, props: DevAccessStackProps = {}) {
+    super(scope, id, props);
+    Tags.of(this).add('project', 'devaccess');
+
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const deletionProtection = props.deletionProtection ?? true;
+    const maxCredentialsPerUser = props.maxCredentialsPerUser ?? DEFAULT_MAX_CREDENTIALS_PER_USER;
+    const workflowWaitMs = props.workflowWaitMs ?? 25_000;
+    const functionDefaults = { removalPolicy };
+
+    this.tables = new DataTables(this, 'Data', { removalPolicy, deletionProtection });
+    const identityTable = this.tables.identity;
+    const notesTable = this.tables.notes;
+    this.events = new ProductEvents(this, 'Events', { removalPolicy });
+    const bus = this.events.bus;
+
+    // Cognito calls the trigger synchronously and gives up after 5 seconds. It gets no grant on the pool: the
+    // pool depends on the function, so a policy naming the pool would be a dependency cycle.
+    const postConfirmation = new HouseFunction(this, 'PostConfirmation', {
+      ...functionDefaults,
+      name: 'postConfirmation',
+      timeout: Duration.seconds(5),
+      config: {
+        // Idempotent provisioning reads the username lookup after a conditional write fails.
+        IDENTITY_TABLE_NAME: bind(identityTable.tableName, (fn) => identityTable.grantReadWriteData(fn)),
+        EVENT_BUS_NAME: bind(bus.eventBusName, (fn) => bus.grantPutEventsTo(fn)),
+      },
+    });
+
+    this.directory = new UserDirectory(this, 'Users', {
+      postConfirmation: postConfirmation.function,
+      developersGroup: props.developersGroup ?? DEFAULT_DEVELOPERS_GROUP,
+      domainPrefix: props.domainPrefix,
+      callbackUrls: props.callbackUrls,
+      logoutUrls: props.logoutUrls,
+      mfa: props.mfa,
+      threatProtection: props.threatProtection,
+      removalPolicy,
+      deletionProtection,
+    });
+    const userPool = this.directory.userPool;
+    const poolGrant =
+      (...actions: string[]) =>
+      (fn: iam.IGrantable) =>
+        iam.Grant.addToPrincipal({ grantee: fn, actions, resourceArns: [userPool.userPoolArn] });
+
+    const credentialTasks = new HouseFunction(this, 'CredentialTasks', {
+      ...functionDefaults,
+      name: 'credentialTasks',
+      timeout: Duration.seconds(30),
+      config: {
+        USER_POOL_ID: bind(
+          userPool.userPoolId,
+          poolGrant('cognito-idp:CreateUserPoolClient', 'cognito-idp:DeleteUserPoolClient'),
+        ),
+        CLIENT_TOKEN_VALIDITY_MINUTES: String(props.clientTokenValidityMinutes ?? DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES),
+      },
+    });
+
+    this.workflow = new CredentialWorkflow(this, 'CredentialWorkflow', {
+      identityTable,
+      userPool,
+      bus,
+      tasksFunction: credentialTasks.function,
+      maxCredentialsPerUser,
+      removalPolicy,
+    });
+    const stateMachine = this.workflow.stateMachine;
+
+    // Execution names are chosen per run, so DescribeExecution needs every execution of this state machine.
+    const executionsArn = this.formatArn({
+      service: 'states',
+      resource: 'execution',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      resourceName: `${stateMachine.stateMachineName}:*`,
+    });
+    const credentials = new HouseFunction(this, 'Credentials', {
+      ...functionDefaults,
+      name: 'credentials',
+      // API Gateway stops waiting at 29 s; the handler answers 503 after WORKFLOW_WAIT_MS, well before.
+      timeout: Duration.seconds(29),
+      config: {
+        IDENTITY_TABLE_NAME: bind(identityTable.tableName, (fn) => identityTable.grantReadData(fn)),
+        // DescribeUserPoolClient returns the client secret: this is the only function allowed to call it, once,
+        // after the workflow created the client, to put the secret in the response (I5).
+        USER_POOL_ID: bind(
+          userPool.userPoolId,
+          poolGrant('cognito-idp:DescribeUserPoolClient', 'cognito-idp:AdminListGroupsForUser'),
+        ),
+        CREDENTIAL_STATE_MACHINE_ARN: bind(stateMachine.stateMachineArn, (fn) => {
+          stateMachine.grantStartExecution(fn);
+          iam.Grant.addToPrincipal({ grantee: fn, actions: ['states:DescribeExecution'], resourceArns: [executionsArn] });
+        }),
+        DEVELOPERS_GROUP: this.directory.developersGroupName,
+        MAX_CREDENTIALS_PER_USER: String(maxCredentialsPerUser),
+        TOKEN_URL: this.directory.tokenUrl,
+        WORKFLOW_WAIT_MS: String(workflowWaitMs),
+        OPERATION_LOCK_SECONDS: String(OPERATION_LOCK_SECONDS),
+      },
+    });
+    Validations.of(credentials.role).acknowledge({
+      // cdk-nag names the finding by the resource as the template spells it, pseudo parameters in <>.
+      id: `AwsSolutions-IAM5[Resource::${nagResource(this, executionsArn)}]`,
+      reason:
+        'DescribeExecution is granted on the executions of the credential state machine only ' +
+        '(execution:<state machine name>:*); execution names are chosen per run, so no fixed ARN exists.',
+    });
+
+    const identityRead = () => bind(identityTable.tableName, (fn) => identityTable.grantReadData(fn));
+    const profile = new HouseFunction(this, 'Profile', {
+      ...functionDefaults,
+      name: 'profile',
+      config: { IDENTITY_TABLE_NAME: identityRead() },
+    });
+    const notes = new HouseFunction(this, 'Notes', {
+      ...functionDefaults,
+      name: 'notes',
+      config: {
+        IDENTITY_TABLE_NAME: identityRead(),
+        NOTES_TABLE_NAME: bind(notesTable.tableName, (fn) => notesTable.grantReadWriteData(fn)),
+      },
+    });
+    const announcements = new HouseFunction(this, 'Announcements', {
+      ...functionDefaults,
+      name: 'announcements',
+      config: { IDENTITY_TABLE_NAME: identityRead() },
+    });
+    const openapi = new HouseFunction(this, 'OpenApi', { ...functionDefaults, name: 'openapi', config: {} });
+
+    this.functions = { postConfirmation, credentialTasks, credentials, profile, notes, announcements, openapi };
+    // The credential sweeper (a later issue) joins here: a FUNCTIONS entry, a HouseFunction with its config
+    // bindings (ListUserPoolClients/DeleteUserPoolClient on the pool, table read/write), and
+    // `sweeper.runOnSchedule('Schedule', events.Schedule.rate(Duration.hours(1)))`.
+
+    this.api = new ProductApi(this, 'Api', {
+      userPool,
+      handlers: {
+        credentials: credentials.function,
+        profile: profile.function,
+        notes: notes.function,
+        announcements: announcements.function,
+        openapi: openapi.function,
+      },
+      cloudWatchRole: props.apiGatewayCloudWatchRole,
+      removalPolicy,
+    });
+
+    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    output('ApiUrl', this.api.api.url, 'Base URL of the API (stage included)');
+    output('UserPoolId', userPool.userPoolId, 'Cognito user pool id');
+    output('UiClientId', this.directory.uiClient.userPoolClientId, 'App client id of the UI (authorization code + PKCE)');
+    output('TokenUrl', this.directory.tokenUrl, 'OAuth 2.0 token endpoint (grant_type=client_credentials)');
+    output('EventBusName', bus.eventBusName, 'EventBridge bus of product events');
+    output('IdentityTableName', identityTable.tableName, 'DynamoDB identity table');
+    output('NotesTableName', notesTable.tableName, 'DynamoDB notes table');
+    output('CredentialStateMachineArn', stateMachine.stateMachineArn, 'Credential workflow state machine');
+  }
+}
+
+/**
+ * A resource ARN the way cdk-nag's IAM5 finding ids spell it: Fn::Join flattened, `Ref` and `Fn::GetAtt` as
+ * `<Name>` and `<Resource.Attribute>`.
+ */
+function nagResource(stack: Stack, arn: string): string {
+  const visit = (node: unknown): string => {
+    if (typeof node === 'string') return node;
+    const n = node as Record<string, unknown>;
+    if (Array.isArray(n['Fn::Join'])) {
+      const [delimiter, items] = n['Fn::Join'] as [string, unknown[]];
+      return items.map(visit).join(delimiter);
+    }
+    if (Array.isArray(n['Fn::GetAtt'])) {
+      const [resource, attribute] = n['Fn::GetAtt'] as [unknown, unknown];
+      return `<${visit(resource)}.${visit(attribute)}>`;
+    }
+    if (n['Ref'] !== undefined) return `<${visit(n['Ref'])}>`;
+    return JSON.stringify(node);
+  };
+  return visit(stack.resolve(arn));
+}

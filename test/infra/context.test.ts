@@ -1,0 +1,165 @@
+/**
+ * CDK context -> stack props (what `cdk synth -c key=value` and cdk.json can set), and a stack built from
+ * non-default context to show each setting reaches the resources it is meant for.
+ */
+import { App, RemovalPolicy } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stackPropsFromContext } from '../../infra/aws/context';
+import { DevAccessStack } from '../../infra/aws/devaccess-stack';
+import { EVENT_SOURCE, STATE_MACHINES } from '../../lambdas/shared/contract/names';
+import { loadDefinition } from '../../statemachines/load';
+import { flatten, getAtt, logicalId, ref, resourceOf, resourcesOf, testApp } from './synth';
+
+const propsFrom = (context: Record<string, unknown>) => stackPropsFromContext(new App({ context }).node);
+
+describe('stackPropsFromContext', () => {
+  it('leaves every setting to the stack defaults when no context is given', () => {
+    const props = propsFrom({});
+    expect(Object.entries(props).filter(([k, v]) => k !== 'description' && v !== undefined)).toEqual([]);
+  });
+
+  it('reads the string forms `cdk synth -c key=value` passes', () => {
+    // Act
+    const props = propsFrom({
+      maxCredentialsPerUser: '3',
+      clientTokenValidityMinutes: '15',
+      developersGroup: 'builders',
+      removalPolicy: 'destroy',
+      deletionProtection: 'false',
+      domainPrefix: 'acme-dev',
+      callbackUrls: 'https://app.example.com/cb, https://admin.example.com/cb',
+      logoutUrls: '["https://app.example.com/"]',
+      mfa: 'required',
+      threatProtection: 'true',
+      apiGatewayCloudWatchRole: 'false',
+    });
+    // Assess
+    expect(props).toMatchObject({
+      maxCredentialsPerUser: 3,
+      clientTokenValidityMinutes: 15,
+      developersGroup: 'builders',
+      removalPolicy: RemovalPolicy.DESTROY,
+      deletionProtection: false,
+      domainPrefix: 'acme-dev',
+      callbackUrls: ['https://app.example.com/cb', 'https://admin.example.com/cb'],
+      logoutUrls: ['https://app.example.com/'],
+      mfa: 'required',
+      threatProtection: true,
+      apiGatewayCloudWatchRole: false,
+    });
+  });
+
+  it('reads the JSON forms cdk.json holds', () => {
+    const props = propsFrom({ maxCredentialsPerUser: 2, deletionProtection: true, callbackUrls: ['https://a.example/cb'] });
+    expect(props).toMatchObject({ maxCredentialsPerUser: 2, deletionProtection: true, callbackUrls: ['https://a.example/cb'] });
+  });
+
+  it.each([
+    [{ maxCredentialsPerUser: 'two' }, /maxCredentialsPerUser.*integer/],
+    [{ clientTokenValidityMinutes: 1.5 }, /clientTokenValidityMinutes.*integer/],
+    [{ removalPolicy: 'snapshot' }, /removalPolicy.*retain, destroy/],
+    [{ deletionProtection: 'yes' }, /deletionProtection.*true or false/],
+    [{ callbackUrls: 'https://a/cb,,' }, /callbackUrls/],
+    [{ developersGroup: '  ' }, /developersGroup.*non-empty/],
+    [{ mfa: 'off' }, /mfa.*optional, required/],
+  ])('refuses %j, naming the key', (context, message) => {
+    expect(() => propsFrom(context)).toThrow(message);
+  });
+});
+
+describe('a stack built from non-default context', () => {
+  let stack: DevAccessStack;
+  let template: Template;
+  let app: App;
+  beforeAll(() => {
+    app = testApp({
+      maxCredentialsPerUser: '3',
+      clientTokenValidityMinutes: '15',
+      developersGroup: 'builders',
+      removalPolicy: 'destroy',
+      deletionProtection: 'false',
+      domainPrefix: 'acme-dev',
+      callbackUrls: 'https://app.example.com/cb',
+      logoutUrls: 'https://app.example.com/',
+      mfa: 'required',
+      threatProtection: 'true',
+      apiGatewayCloudWatchRole: 'false',
+    });
+    stack = new DevAccessStack(app, 'DevAccess', stackPropsFromContext(app.node));
+    template = Template.fromStack(stack);
+  });
+  const envOf = (fn: 'credentials' | 'credentialTasks') =>
+    (resourceOf(template, stack, stack.functions[fn].function).Properties as any).Environment.Variables;
+
+  it('lets stateful resources go with the stack and turns deletion protection off', () => {
+    for (const table of [stack.tables.identity, stack.tables.notes]) {
+      const resource = resourceOf(template, stack, table);
+      expect(resource.DeletionPolicy).toBe('Delete');
+      expect(resource.Properties?.['DeletionProtectionEnabled']).toBe(false);
+    }
+    const pool = resourceOf(template, stack, stack.directory.userPool);
+    expect(pool.DeletionPolicy).toBe('Delete');
+    expect(pool.Properties?.['DeletionProtection']).toBe('INACTIVE');
+    for (const group of Object.values(resourcesOf(template, 'AWS::Logs::LogGroup'))) expect(group.DeletionPolicy).toBe('Delete');
+  });
+
+  it('passes the credential limit to the API and to the workflow condition', () => {
+    expect(envOf('credentials')['MAX_CREDENTIALS_PER_USER']).toBe('3');
+    const definition = flatten((resourceOf(template, stack, stack.workflow.stateMachine).Properties as any).DefinitionString);
+    expect(JSON.parse(definition)).toEqual(
+      JSON.parse(loadDefinition(STATE_MACHINES.credential, {
+        IdentityTableName: ref(stack, stack.tables.identity),
+        UserPoolId: ref(stack, stack.directory.userPool),
+        CredentialTasksFunctionArn: getAtt(stack, stack.functions.credentialTasks.function),
+        EventBusName: ref(stack, stack.events.bus),
+        EventSource: EVENT_SOURCE,
+        MaxCredentialsPerUser: '3',
+      })),
+    );
+  });
+
+  it('uses the token validity, group and domain given', () => {
+    expect(envOf('credentialTasks')['CLIENT_TOKEN_VALIDITY_MINUTES']).toBe('15');
+    expect(envOf('credentials')['DEVELOPERS_GROUP']).toBe('builders');
+    template.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: 'builders' });
+    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'acme-dev' });
+    // The domain resource's Ref is its prefix; referencing it also orders the function after the domain.
+    expect(flatten(envOf('credentials')['TOKEN_URL'])).toBe(
+      `https://${ref(stack, stack.directory.domain)}.auth.<Ref AWS::Region>.amazoncognito.com/oauth2/token`,
+    );
+    expect(resourceOf(template, stack, stack.directory.domain).Properties?.['Domain']).toBe('acme-dev');
+  });
+
+  it('gives the UI client the callback and sign-out URLs given', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      CallbackURLs: ['https://app.example.com/cb'],
+      LogoutURLs: ['https://app.example.com/'],
+    });
+  });
+
+  it('requires MFA and enforces threat protection on the Plus plan', () => {
+    const pool = resourceOf(template, stack, stack.directory.userPool).Properties as any;
+    expect(pool.MfaConfiguration).toBe('ON');
+    expect(pool.UserPoolTier).toBe('PLUS');
+    expect(pool.UserPoolAddOns).toEqual({ AdvancedSecurityMode: 'ENFORCED' });
+  });
+
+  it('leaves the account-wide API Gateway CloudWatch role alone', () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    expect(logicalId(stack, stack.api.api)).toBeDefined();
+  });
+
+  it('still passes cdk-nag, with fewer acknowledgments needed', () => {
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+  });
+
+  it('refuses a credential limit the functions would refuse at cold start', () => {
+    const bad = testApp({ maxCredentialsPerUser: '0' });
+    expect(() => new DevAccessStack(bad, 'DevAccess', stackPropsFromContext(bad.node))).toThrow(
+      /MAX_CREDENTIALS_PER_USER="0" is invalid/,
+    );
+  });
+});
