@@ -55,14 +55,14 @@ export function walkthrough(e: LocalEndpoints): string {
   const json = (expr: string) => `node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).${expr}'`;
   return [
     `# 1. Sign up (the confirmation code is printed by the stack and kept in ${e.dataDir}/outbox.jsonl)`,
-    `${cognito('SignUp')} -d '{"ClientId":"${e.uiClientId}","Username":"alice","Password":"Passw0rd!2345","UserAttributes":[{"Name":"email","Value":"alice@example.com"}]}'`,
+    `${cognito('SignUp')} -d '{"ClientId":"${e.uiClientId}","Username":"alice","Password":"Passw0rd!2345","UserAttributes":[{"Name":"email","Value":"alice@example.com"}]}'; echo`,
     '',
     '# 2. Confirm with the code from the outbox (this provisions the internal user id)',
     `CODE=$(tail -n 1 ${q(`${e.dataDir}/outbox.jsonl`)} | ${json('code')})`,
-    `${cognito('ConfirmSignUp')} -d '{"ClientId":"${e.uiClientId}","Username":"alice","ConfirmationCode":"'"$CODE"'"}'`,
+    `${cognito('ConfirmSignUp')} -d '{"ClientId":"${e.uiClientId}","Username":"alice","ConfirmationCode":"'"$CODE"'"}'; echo`,
     '',
     `# 3. Join the ${e.developersGroup} group (an administrator's step; only members may create credentials)`,
-    `${cognito('AdminAddUserToGroup')} -d '{"UserPoolId":"${e.userPoolId}","Username":"alice","GroupName":"${e.developersGroup}"}'`,
+    `${cognito('AdminAddUserToGroup')} -d '{"UserPoolId":"${e.userPoolId}","Username":"alice","GroupName":"${e.developersGroup}"}'; echo`,
     '',
     '# 4. Sign in',
     `USER_TOKEN=$(${cognito('InitiateAuth')} -d '{"ClientId":"${e.uiClientId}","AuthFlow":"USER_PASSWORD_AUTH","AuthParameters":{"USERNAME":"alice","PASSWORD":"Passw0rd!2345"}}' | ${json('AuthenticationResult.AccessToken')})`,

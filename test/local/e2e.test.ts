@@ -20,6 +20,7 @@ import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_DETAIL_TYPES } from '../../lambdas/shared/contract/events';
 import { STATE_MACHINES } from '../../lambdas/shared/contract/names';
+import { logger } from '../../lambdas/shared/logger';
 import { readOutbox } from '../../infra/local/aws/cognito';
 import { DataDirInUseError } from '../../infra/local/datadir';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack';
@@ -111,7 +112,21 @@ describe('the local stack, end to end', () => {
       .map((l) => JSON.parse(l));
   }
 
+  const restoreOutput: (() => void)[] = [];
+
   beforeAll(async () => {
+    // Capture everything the handlers log (at the most verbose level) to search it for secrets.
+    logger.setLogLevel('DEBUG');
+    for (const stream of [process.stdout, process.stderr]) {
+      const write = stream.write.bind(stream);
+      stream.write = ((chunk: unknown) => {
+        logs.push(String(chunk));
+        return true;
+      }) as typeof stream.write;
+      restoreOutput.push(() => {
+        stream.write = write;
+      });
+    }
     dataDir = mkdtempSync(join(tmpdir(), 'devaccess-e2e-'));
     stack = await startLocalStack({ port: 0, dataDir, log: (l) => logs.push(l) });
     port = stack.port;
@@ -119,6 +134,8 @@ describe('the local stack, end to end', () => {
   });
 
   afterAll(async () => {
+    for (const restore of restoreOutput) restore();
+    logger.setLogLevel('SILENT');
     cognito?.destroy();
     await stack?.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -293,6 +310,7 @@ describe('the local stack, end to end', () => {
           .join('\n'),
       };
       expect(places.executions).toContain('CredentialCreated'); // the histories were really read
+      expect(places.logs).toContain('"service":"devaccess"'); // and so were the handlers' logs
       for (const secret of secrets) {
         for (const [where, text] of Object.entries(places)) {
           expect(text.includes(secret), `secret found in ${where}`).toBe(false);

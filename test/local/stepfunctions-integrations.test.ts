@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AwsServiceError } from '../../infra/local/aws/types';
 import { createStepFunctionsEmulator, type CallIntegration, type StepFunctionsEmulator } from '../../infra/local/aws/stepfunctions';
 import { parseTaskResource, toStateJson } from '../../infra/local/aws/stepfunctions/integrations';
@@ -187,5 +187,32 @@ describe('service errors', () => {
     const scheduled = events.find((e) => e['type'] === 'TaskScheduled')?.['taskScheduledEventDetails'] as Record<string, unknown>;
     expect(scheduled).toBeDefined();
     expect(scheduled['timeoutInSeconds']).toBeUndefined();
+  });
+
+  it("lets a task without TimeoutSeconds run past the library's 60 s default, as AWS does", async () => {
+    // Prepare: only the timers the library's task timeout uses are faked; the emulation's setImmediate stays real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let release: (value: Record<string, unknown>) => void = () => undefined;
+      let markStarted: () => void = () => undefined;
+      const started = new Promise<void>((resolve) => (markStarted = resolve));
+      answer = () => {
+        markStarted();
+        return new Promise((resolve) => (release = resolve));
+      };
+      const running = run(oneTask('arn:aws:states:::dynamodb:getItem'));
+      await started;
+
+      // Act
+      vi.advanceTimersByTime(10 * 60_000);
+      await new Promise((resolve) => setImmediate(resolve));
+      release({ Item: { pk: { S: 'x' } } });
+      const out = await running;
+
+      // Assess
+      expect(out['status']).toBe('SUCCEEDED');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -262,10 +262,14 @@ const putItemMachine = {
 
 describe('state machines', () => {
   it('creates a state machine idempotently and refuses a different definition under the same name', async () => {
+    // Prepare
     const definition = JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', End: true } } });
+
+    // Act
     const first = await sfn.send(new CreateStateMachineCommand({ name: 'idempotent', definition, roleArn: ROLE }));
     const again = await sfn.send(new CreateStateMachineCommand({ name: 'idempotent', definition, roleArn: `${ROLE}-other` }));
 
+    // Assess
     expect(first.stateMachineArn).toBe(`arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:idempotent`);
     expect(again.stateMachineArn).toBe(first.stateMachineArn);
     expect(again.creationDate?.getTime()).toBe(first.creationDate?.getTime());
@@ -277,6 +281,7 @@ describe('state machines', () => {
   });
 
   it('refuses invalid definitions, names and ARNs as AWS does', async () => {
+    // Act / Assess
     await expect(
       sfn.send(new CreateStateMachineCommand({ name: 'bad-def', definition: '{"StartAt":"A"}', roleArn: ROLE })),
     ).rejects.toMatchObject({ name: 'InvalidDefinition', message: expect.stringContaining('These fields are required: [States]') });
@@ -310,6 +315,7 @@ describe('state machines', () => {
   });
 
   it('runs new executions with an updated definition', async () => {
+    // Prepare
     const arn = await createMachine({ StartAt: 'A', States: { A: { Type: 'Pass', Result: 'v1', End: true } } });
     const update = await sfn.send(
       new UpdateStateMachineCommand({
@@ -318,8 +324,10 @@ describe('state machines', () => {
       }),
     );
 
+    // Act
     const done = await runToEnd(arn, {});
 
+    // Assess
     expect(update.revisionId).toBeTruthy();
     expect(done.output).toBe('"v2"');
     await expect(sfn.send(new UpdateStateMachineCommand({ stateMachineArn: arn }))).rejects.toMatchObject({
@@ -330,10 +338,13 @@ describe('state machines', () => {
 
 describe('executions', () => {
   it('runs Pass, Choice and an aws-sdk DynamoDB task to SUCCEEDED with an AWS-shaped history', async () => {
+    // Prepare
     const arn = await createMachine(putItemMachine);
 
+    // Act
     const done = await runToEnd(arn, { id: 'item-1', kind: 'note' }, 'first-run');
 
+    // Assess
     expect(done.status).toBe('SUCCEEDED');
     expect(done.executionArn).toBe(`arn:aws:states:${REGION}:${ACCOUNT}:execution:${arn.split(':').pop()}:first-run`);
     expect(done.startDate).toBeInstanceOf(Date);
@@ -366,11 +377,14 @@ describe('executions', () => {
   });
 
   it('catches a failed conditional write by the AWS error name', async () => {
+    // Prepare
     const arn = await createMachine(putItemMachine);
     await runToEnd(arn, { id: 'item-2', kind: 'note' });
 
+    // Act
     const second = await runToEnd(arn, { id: 'item-2', kind: 'note' });
 
+    // Assess
     expect(second.status).toBe('SUCCEEDED');
     const output = JSON.parse(second.output as string) as { error: { Error: string; Cause: string } };
     expect(output.error.Error).toBe('DynamoDb.ConditionalCheckFailedException');
@@ -380,6 +394,7 @@ describe('executions', () => {
   });
 
   it('names optimized DynamoDB errors DynamoDB.<Exception> and undeclared ones DynamoDB.AmazonDynamoDBException', async () => {
+    // Prepare
     const arn = await createMachine({
       StartAt: 'Put',
       States: {
@@ -392,10 +407,12 @@ describe('executions', () => {
       },
     });
 
+    // Act
     const first = await runToEnd(arn, { item: { pk: { S: 'opt-1' } } });
     const conflict = await runToEnd(arn, { item: { pk: { S: 'opt-1' } } });
     const invalid = await runToEnd(arn, { item: { other: { S: 'no key' } } });
 
+    // Assess
     expect(first.status).toBe('SUCCEEDED');
     expect(JSON.parse(first.output as string)).toMatchObject({ SdkHttpMetadata: { HttpStatusCode: 200 }, SdkResponseMetadata: {} });
     expect(conflict).toMatchObject({ status: 'FAILED', error: 'DynamoDB.ConditionalCheckFailedException' });
@@ -404,6 +421,7 @@ describe('executions', () => {
   });
 
   it('retries a failing task as the Retry field says and shows each attempt in the history', async () => {
+    // Prepare
     flakyCalls = 0;
     flakyPayloads.length = 0;
     const arn = await createMachine({
@@ -423,8 +441,10 @@ describe('executions', () => {
       },
     });
 
+    // Act
     const done = await runToEnd(arn, {});
 
+    // Assess
     expect(done.status).toBe('SUCCEEDED');
     expect(JSON.parse(done.output as string)).toEqual({ attempts: 3 });
     const events = await history(done.executionArn as string);
@@ -454,6 +474,7 @@ describe('executions', () => {
   });
 
   it('invokes Lambda through the callback and catches a function error by its errorType', async () => {
+    // Prepare
     const arn = await createMachine({
       StartAt: 'Echo',
       States: {
@@ -476,8 +497,10 @@ describe('executions', () => {
       },
     });
 
+    // Act
     const done = await runToEnd(arn, { value: 42 });
 
+    // Assess
     expect(done.status).toBe('SUCCEEDED');
     const output = JSON.parse(done.output as string) as { echo: unknown; caught: { Error: string; Cause: string } };
     expect(output.echo).toEqual({ body: { echoed: { value: 42 } }, status: 200 });
@@ -486,18 +509,22 @@ describe('executions', () => {
   });
 
   it('fails with Lambda.ResourceNotFoundException when the function does not exist', async () => {
+    // Prepare
     const arn = await createMachine({
       StartAt: 'Call',
       States: { Call: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: 'missing' }, End: true } },
     });
 
+    // Act
     const done = await runToEnd(arn, {});
 
+    // Assess
     expect(done).toMatchObject({ status: 'FAILED', error: 'Lambda.ResourceNotFoundException' });
     expect(done.cause).toMatch(/^Function not found: missing \(Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: .+; Proxy: null\)$/);
   });
 
   it('publishes events with a serialized Detail and the execution in Resources, and fails on a failed entry', async () => {
+    // Prepare
     const captured = mkdtempSync(join(tmpdir(), 'devaccess-sfn-events-'));
     const local = createStepFunctionsEmulator({ dataDir: captured, region: REGION, accountId: ACCOUNT, callIntegration: callIntegrationOverride });
     try {
@@ -528,9 +555,11 @@ describe('executions', () => {
         return { executionArn, ...((await local.service.handle('DescribeExecution', { executionArn }, { region: REGION, accountId: ACCOUNT })) as Record<string, unknown>) };
       };
 
+      // Act
       const ok = await start({ source: 'devaccess', id: 'e-1' });
       const bad = await start({ source: 'bad.source', id: 'e-2' });
 
+      // Assess
       expect(ok['status']).toBe('SUCCEEDED');
       expect(JSON.parse(ok['output'] as string)).toEqual({ Entries: [{ EventId: 'evt-1' }], FailedEntryCount: 0 });
       expect(putEventsCalls[0]).toEqual({
@@ -554,6 +583,7 @@ describe('executions', () => {
   });
 
   it('fails an execution clearly when a task uses an integration pattern it cannot run', async () => {
+    // Prepare
     const arn = await createMachine({
       StartAt: 'Sync',
       States: {
@@ -568,13 +598,16 @@ describe('executions', () => {
       },
     });
 
+    // Act
     const done = await runToEnd(arn, {});
 
+    // Assess
     expect(done).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
     expect(done.cause).toContain("'.sync:2' integration pattern");
   });
 
   it('records a Fail state error and cause, and omits them when the Fail state has none', async () => {
+    // Prepare
     const arn = await createMachine({
       StartAt: 'Route',
       States: {
@@ -584,9 +617,11 @@ describe('executions', () => {
       },
     });
 
+    // Act
     const named = await runToEnd(arn, { named: true });
     const bare = await runToEnd(arn, { named: false });
 
+    // Assess
     expect(named).toMatchObject({ status: 'FAILED', error: 'Conflict', cause: 'someone else changed it' });
     expect(bare.status).toBe('FAILED');
     expect(bare.error).toBeUndefined();
@@ -594,24 +629,36 @@ describe('executions', () => {
     expect((await history(named.executionArn as string)).map((e) => e.type).slice(-2)).toEqual(['FailStateEntered', 'ExecutionFailed']);
   });
 
-  it('returns the running execution for the same name and input, and refuses the name otherwise', async () => {
+  it('returns the running execution for the same name and input, and refuses the name with another input', async () => {
+    // Prepare
     const arn = await createMachine({ StartAt: 'Hold', States: { Hold: { Type: 'Wait', Seconds: 30, End: true } } });
     const first = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'once', input: '{"a":1}' }));
 
+    // Act
     const same = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'once', input: '{"a":1}' }));
     const differentInput = await failureOf(sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'once', input: '{"a":2}' })));
 
+    // Assess
     expect(same.executionArn).toBe(first.executionArn);
     expect(same.startDate?.getTime()).toBe(first.startDate?.getTime());
     expect(differentInput).toMatchObject({
       name: 'ExecutionAlreadyExists',
       message: `Execution Already Exists: '${first.executionArn}'`,
     });
+    await sfn.send(new StopExecutionCommand({ executionArn: first.executionArn }));
+  });
 
+  it('stops a running execution, and then refuses its name even with the same input', async () => {
+    // Prepare
+    const arn = await createMachine({ StartAt: 'Hold', States: { Hold: { Type: 'Wait', Seconds: 30, End: true } } });
+    const first = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'stopped', input: '{"a":1}' }));
+
+    // Act
     const stopped = await sfn.send(new StopExecutionCommand({ executionArn: first.executionArn, error: 'Manual', cause: 'test stop' }));
     const afterStop = await sfn.send(new DescribeExecutionCommand({ executionArn: first.executionArn }));
-    const closedSameInput = await failureOf(sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'once', input: '{"a":1}' })));
+    const closedSameInput = await failureOf(sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'stopped', input: '{"a":1}' })));
 
+    // Assess
     expect(afterStop).toMatchObject({ status: 'ABORTED', error: 'Manual', cause: 'test stop' });
     expect(afterStop.stopDate?.getTime()).toBe(stopped.stopDate?.getTime());
     expect(closedSameInput).toMatchObject({ name: 'ExecutionAlreadyExists' });
@@ -620,19 +667,22 @@ describe('executions', () => {
     expect(events[2]?.executionAbortedEventDetails).toEqual({ error: 'Manual', cause: 'test stop' });
   });
 
-  it('refuses invalid execution names and inputs', async () => {
+  it('refuses invalid execution names and inputs, and names an execution with a UUID by default', async () => {
+    // Prepare
     const arn = await createMachine({ StartAt: 'A', States: { A: { Type: 'Pass', End: true } } });
 
+    // Act / Assess
     await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'x'.repeat(81) }))).rejects.toMatchObject({ name: 'InvalidName' });
     await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'a*b' }))).rejects.toMatchObject({ name: 'InvalidName' });
     await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: arn, input: "{'a':1}" }))).rejects.toMatchObject({
       name: 'InvalidExecutionInput',
     });
     const defaultName = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn }));
-    expect(defaultName.executionArn?.split(':').pop()).toMatch(/^[0-9a-f-]{36}$/);
+    expect(defaultName.executionArn?.split(':').pop()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
   it('lists executions newest first, filtered by status, page by page', async () => {
+    // Prepare
     const arn = await createMachine({
       StartAt: 'Route',
       States: {
@@ -645,10 +695,12 @@ describe('executions', () => {
     await runToEnd(arn, { ok: false }, 'list-2');
     await runToEnd(arn, { ok: true }, 'list-3');
 
+    // Act
     const page1 = await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: 'SUCCEEDED', maxResults: 1 }));
     const page2 = await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: 'SUCCEEDED', maxResults: 1, nextToken: page1.nextToken }));
     const failed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: 'FAILED' }));
 
+    // Assess
     expect(page1.executions?.map((e) => e.name)).toEqual(['list-3']);
     expect(page2.executions?.map((e) => e.name)).toEqual(['list-1']);
     expect(page2.nextToken).toBeUndefined();
@@ -657,13 +709,16 @@ describe('executions', () => {
   });
 
   it('pages the history and reads it in reverse', async () => {
+    // Prepare
     const arn = await createMachine({ StartAt: 'A', States: { A: { Type: 'Pass', Next: 'B' }, B: { Type: 'Pass', End: true } } });
     const done = await runToEnd(arn, {});
 
+    // Act
     const first = await sfn.send(new GetExecutionHistoryCommand({ executionArn: done.executionArn, maxResults: 4 }));
     const rest = await sfn.send(new GetExecutionHistoryCommand({ executionArn: done.executionArn, maxResults: 4, nextToken: first.nextToken }));
     const reversed = await sfn.send(new GetExecutionHistoryCommand({ executionArn: done.executionArn, reverseOrder: true, includeExecutionData: false }));
 
+    // Assess
     expect([...(first.events ?? []), ...(rest.events ?? [])].map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(reversed.events?.map((e) => e.type)).toEqual([
       'ExecutionSucceeded',
@@ -677,14 +732,17 @@ describe('executions', () => {
   });
 
   it('keeps a deleted state machine until its running execution closes', async () => {
+    // Prepare
     const arn = await createMachine({ StartAt: 'Hold', States: { Hold: { Type: 'Wait', Seconds: 30, End: true } } });
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn }));
 
+    // Act
     await sfn.send(new DeleteStateMachineCommand({ stateMachineArn: arn }));
     const whileRunning = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arn }));
     const startWhileDeleting = await failureOf(sfn.send(new StartExecutionCommand({ stateMachineArn: arn })));
     await sfn.send(new StopExecutionCommand({ executionArn }));
 
+    // Assess
     expect(whileRunning.status).toBe('DELETING');
     expect(startWhileDeleting).toMatchObject({ name: 'StateMachineDeleting' });
     await expect(sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arn }))).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
@@ -694,6 +752,7 @@ describe('executions', () => {
 
 describe('composite states and timeouts', () => {
   it('runs tasks inside Parallel branches and records the Parallel state events', async () => {
+    // Prepare
     const arn = await createMachine({
       StartAt: 'Both',
       States: {
@@ -708,8 +767,10 @@ describe('composite states and timeouts', () => {
       },
     });
 
+    // Act
     const done = await runToEnd(arn, { n: 7 });
 
+    // Assess
     expect(done.status).toBe('SUCCEEDED');
     expect(JSON.parse(done.output as string)).toEqual([{ echoed: { n: 7 } }, 'second']);
     const types = (await history(done.executionArn as string)).map((e) => e.type);
@@ -719,6 +780,7 @@ describe('composite states and timeouts', () => {
   });
 
   it('times a task out after its TimeoutSeconds with States.Timeout', async () => {
+    // Prepare
     functions['slow'] = () => new Promise((resolve) => setTimeout(() => resolve('late'), 1500));
     const arn = await createMachine({
       StartAt: 'Slow',
@@ -727,8 +789,10 @@ describe('composite states and timeouts', () => {
       },
     });
 
+    // Act
     const done = await runToEnd(arn, {});
 
+    // Assess
     expect(done).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
     const events = await history(done.executionArn as string);
     expect(events.map((e) => e.type).slice(-2)).toEqual(['TaskTimedOut', 'ExecutionFailed']);
@@ -750,6 +814,7 @@ describe('bounds', () => {
   }
 
   it('fails an execution whose history would exceed maxHistoryEvents', async () => {
+    // Prepare
     const dir = mkdtempSync(join(tmpdir(), 'devaccess-sfn-bounds-'));
     const local = createStepFunctionsEmulator({ dataDir: dir, region: REGION, accountId: ACCOUNT, maxHistoryEvents: 5 });
     try {
@@ -757,8 +822,10 @@ describe('bounds', () => {
         stateMachineArn: string;
       };
 
+      // Act
       const out = await run(local, stateMachineArn);
 
+      // Assess
       expect(out).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
       const { events } = (await local.service.handle('GetExecutionHistory', { executionArn: out['executionArn'] }, ctx)) as { events: Array<{ type: string }> };
       expect(events).toHaveLength(5);
@@ -770,6 +837,7 @@ describe('bounds', () => {
   });
 
   it('keeps only the newest maxClosedExecutions closed executions, on disk too', async () => {
+    // Prepare
     const dir = mkdtempSync(join(tmpdir(), 'devaccess-sfn-bounds-'));
     const local = createStepFunctionsEmulator({ dataDir: dir, region: REGION, accountId: ACCOUNT, maxClosedExecutions: 2 });
     try {
@@ -778,9 +846,12 @@ describe('bounds', () => {
       };
       const oldest = await run(local, stateMachineArn);
       await run(local, stateMachineArn);
+
+      // Act
       await run(local, stateMachineArn);
       await local.flush();
 
+      // Assess
       await expect(local.service.handle('DescribeExecution', { executionArn: oldest['executionArn'] }, ctx)).rejects.toMatchObject({
         type: 'ExecutionDoesNotExist',
       });
@@ -796,6 +867,7 @@ describe('bounds', () => {
 
 describe('restarts', () => {
   it('keeps closed executions and their history, and fails the ones that were running', async () => {
+    // Prepare
     const doneArn = await createMachine({ StartAt: 'A', States: { A: { Type: 'Pass', Result: { kept: true }, End: true } } }, 'restart-done');
     const holdArn = await createMachine({ StartAt: 'Hold', States: { Hold: { Type: 'Wait', Seconds: 60, End: true } } }, 'restart-hold');
     const done = await runToEnd(doneArn, { n: 1 }, 'before-restart');
@@ -803,8 +875,10 @@ describe('restarts', () => {
     const { executionArn: runningArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: holdArn, name: 'interrupted', input: '{}' }));
     await emulator.close();
 
+    // Act
     emulator = startEmulator(dataDir);
 
+    // Assess
     const after = await sfn.send(new DescribeExecutionCommand({ executionArn: done.executionArn }));
     expect(after).toMatchObject({ status: 'SUCCEEDED', output: '{"kept":true}', name: 'before-restart' });
     expect(after.stopDate?.getTime()).toBe(done.stopDate?.getTime());
