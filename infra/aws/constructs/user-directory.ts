@@ -13,6 +13,14 @@ import {
   RESOURCE_SERVER_NAME,
   UI_CLIENT_NAME,
 } from '../../../lambdas/shared/contract/names';
+import {
+  AUTO_VERIFIED_ATTRIBUTES,
+  DEFAULT_UI_CALLBACK_URLS,
+  DEFAULT_UI_LOGOUT_URLS,
+  PASSWORD_POLICY,
+  SIGN_IN_ALIASES,
+  UI_CLIENT_OAUTH_SCOPES,
+} from '../../../lambdas/shared/contract/user-pool';
 
 export interface UserDirectoryProps {
   /** The post-confirmation trigger (FUNCTIONS.postConfirmation). It must not hold a grant on this pool: the pool
@@ -79,19 +87,19 @@ export class UserDirectory extends Construct {
 
     this.userPool = new cognito.UserPool(this, 'UserPool', {
       selfSignUpEnabled: true,
-      signInAliases: { username: true, email: true },
+      signInAliases: { username: true, ...Object.fromEntries(SIGN_IN_ALIASES.map((alias) => [alias, true])) },
       signInCaseSensitive: false,
-      autoVerify: { email: true },
+      autoVerify: Object.fromEntries(AUTO_VERIFIED_ATTRIBUTES.map((attribute) => [attribute, true])),
       keepOriginal: { email: true },
       standardAttributes: { email: { required: true, mutable: true } },
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
       passwordPolicy: {
-        minLength: 12,
-        requireLowercase: true,
-        requireUppercase: true,
-        requireDigits: true,
-        requireSymbols: true,
-        tempPasswordValidity: Duration.days(3),
+        minLength: PASSWORD_POLICY.minLength,
+        requireLowercase: PASSWORD_POLICY.requireLowercase,
+        requireUppercase: PASSWORD_POLICY.requireUppercase,
+        requireDigits: PASSWORD_POLICY.requireDigits,
+        requireSymbols: PASSWORD_POLICY.requireSymbols,
+        tempPasswordValidity: Duration.days(PASSWORD_POLICY.temporaryPasswordValidityDays),
       },
       mfa: mfaRequired ? cognito.Mfa.REQUIRED : cognito.Mfa.OPTIONAL,
       mfaSecondFactor: { otp: true, sms: false },
@@ -125,14 +133,9 @@ export class UserDirectory extends Construct {
       authFlows: { userPassword: true, userSrp: true },
       oAuth: {
         flows: { authorizationCodeGrant: true },
-        scopes: [
-          cognito.OAuthScope.OPENID,
-          cognito.OAuthScope.EMAIL,
-          cognito.OAuthScope.PROFILE,
-          cognito.OAuthScope.COGNITO_ADMIN,
-        ],
-        callbackUrls: [...(props.callbackUrls ?? ['http://localhost:3000/callback'])],
-        logoutUrls: [...(props.logoutUrls ?? ['http://localhost:3000/'])],
+        scopes: UI_CLIENT_OAUTH_SCOPES.map((scope) => cognito.OAuthScope.custom(scope)),
+        callbackUrls: [...(props.callbackUrls ?? DEFAULT_UI_CALLBACK_URLS)],
+        logoutUrls: [...(props.logoutUrls ?? DEFAULT_UI_LOGOUT_URLS)],
       },
       supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
       preventUserExistenceErrors: true,
