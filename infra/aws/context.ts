@@ -1,7 +1,8 @@
 /**
  * Reads the stack's settings from CDK context (`cdk.json` "context", or `-c key=value` on the command line) and
  * nothing else: infra/aws never reads the environment. Values given with `-c` arrive as strings, so each reader
- * also accepts the string form (`-c deletionProtection=false`, `-c callbackUrls=https://a/cb,https://b/cb`).
+ * also accepts the string form (`-c deletionProtection=false`, `-c callbackUrls=https://a/cb,https://b/cb`,
+ * `-c corsOrigins=https://app.example.com`).
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
@@ -17,6 +18,7 @@ export const CONTEXT_KEYS = [
   'domainPrefix',
   'callbackUrls',
   'logoutUrls',
+  'corsOrigins',
   'threatProtection',
   'mfa',
   'apiGatewayCloudWatchRole',
@@ -80,6 +82,7 @@ export function stackPropsFromContext(node: Node): DevAccessStackProps {
     domainPrefix: text('domainPrefix', get('domainPrefix')),
     callbackUrls: list('callbackUrls', get('callbackUrls')),
     logoutUrls: list('logoutUrls', get('logoutUrls')),
+    corsOrigins: list('corsOrigins', get('corsOrigins')),
     threatProtection: boolean('threatProtection', get('threatProtection')),
     mfa: oneOf('mfa', get('mfa'), ['optional', 'required'] as const),
     apiGatewayCloudWatchRole: boolean('apiGatewayCloudWatchRole', get('apiGatewayCloudWatchRole')),

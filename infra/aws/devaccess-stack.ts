@@ -2,7 +2,9 @@
  * The devaccess stack: composes the constructs and wires each function's configuration to the resource it names,
  * with the grant next to it. Everything it names comes from the shared contract in lambdas/shared/contract.
  */
+import { readFileSync } from 'node:fs';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { FunctionName } from '../../lambdas/shared/contract/functions';
@@ -10,8 +12,14 @@ import {
   DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES,
   DEFAULT_DEVELOPERS_GROUP,
   DEFAULT_MAX_CREDENTIALS_PER_USER,
+  DEFAULT_SWEEP_GRACE_SECONDS,
+  DEFAULT_WORKFLOW_WAIT_MS,
   OPERATION_LOCK_SECONDS,
+  STATE_MACHINES,
+  SWEEP_SCHEDULE_MINUTES,
 } from '../../lambdas/shared/contract/names';
+import { DEFAULT_UI_CALLBACK_URLS, corsOriginsFor } from '../../lambdas/shared/contract/user-pool';
+import { definitionPath } from '../../statemachines/load';
 import { CredentialWorkflow } from './constructs/credential-workflow';
 import { DataTables } from './constructs/data-tables';
 import { HouseFunction, bind } from './constructs/house-function';
@@ -61,6 +69,12 @@ export interface DevAccessStackProps extends StackProps {
    */
   readonly logoutUrls?: readonly string[];
   /**
+   * Browser origins allowed to call the API (CORS), for the API's preflight and gateway responses and the API
+   * functions' CORS_ALLOWED_ORIGINS.
+   * @default the origins of the http(s) callback URLs
+   */
+  readonly corsOrigins?: readonly string[];
+  /**
    * MFA for user sign-in.
    * @default 'optional'
    */
@@ -77,9 +91,22 @@ export interface DevAccessStackProps extends StackProps {
   readonly apiGatewayCloudWatchRole?: boolean;
   /**
    * How long the credentials API waits for a workflow run before answering 503, in milliseconds.
-   * @default 25000
+   * @default DEFAULT_WORKFLOW_WAIT_MS (25000)
    */
   readonly workflowWaitMs?: number;
+  /**
+   * How old, in seconds, a credential app client without an active mapping must be before the sweeper deletes it.
+   * At least the credential workflow's TimeoutSeconds, so a running workflow never loses the client it creates.
+   * @default DEFAULT_SWEEP_GRACE_SECONDS (15 minutes)
+   */
+  readonly sweepGraceSeconds?: number;
+}
+
+/** The credential workflow's own time limit (TimeoutSeconds of its definition). */
+export function credentialWorkflowTimeoutSeconds(): number {
+  const definition = JSON.parse(readFileSync(definitionPath(STATE_MACHINES.credential), 'utf8')) as { TimeoutSeconds?: unknown };
+  if (typeof definition.TimeoutSeconds !== 'number') throw new Error('The credential workflow must set TimeoutSeconds');
+  return definition.TimeoutSeconds;
 }
 
 export class DevAccessStack extends Stack {
@@ -98,8 +125,20 @@ export class DevAccessStack extends Stack {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const deletionProtection = props.deletionProtection ?? true;
     const maxCredentialsPerUser = props.maxCredentialsPerUser ?? DEFAULT_MAX_CREDENTIALS_PER_USER;
-    const workflowWaitMs = props.workflowWaitMs ?? 25_000;
+    const workflowWaitMs = props.workflowWaitMs ?? DEFAULT_WORKFLOW_WAIT_MS;
+    const sweepGraceSeconds = props.sweepGraceSeconds ?? DEFAULT_SWEEP_GRACE_SECONDS;
+    if (!Number.isInteger(sweepGraceSeconds) || sweepGraceSeconds < credentialWorkflowTimeoutSeconds()) {
+      throw new Error(
+        `sweepGraceSeconds must be a whole number of at least ${credentialWorkflowTimeoutSeconds()} (the credential ` +
+          `workflow's timeout), got ${sweepGraceSeconds}`,
+      );
+    }
     const functionDefaults = { removalPolicy };
+    const corsOrigins = props.corsOrigins ?? corsOriginsFor(props.callbackUrls ?? DEFAULT_UI_CALLBACK_URLS);
+    if (corsOrigins.length === 0) {
+      throw new Error('No http(s) callback URL to take a CORS origin from: set corsOrigins');
+    }
+    const CORS_ALLOWED_ORIGINS = corsOrigins.join(',');
 
     this.tables = new DataTables(this, 'Data', { removalPolicy, deletionProtection });
     const identityTable = this.tables.identity;
@@ -142,10 +181,8 @@ export class DevAccessStack extends Stack {
       name: 'credentialTasks',
       timeout: Duration.seconds(30),
       config: {
-        USER_POOL_ID: bind(
-          userPool.userPoolId,
-          poolGrant('cognito-idp:CreateUserPoolClient', 'cognito-idp:DeleteUserPoolClient'),
-        ),
+        // It only creates clients; the workflow deletes them itself (its own role) and the sweeper deletes orphans.
+        USER_POOL_ID: bind(userPool.userPoolId, poolGrant('cognito-idp:CreateUserPoolClient')),
         CLIENT_TOKEN_VALIDITY_MINUTES: String(props.clientTokenValidityMinutes ?? DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES),
       },
     });
@@ -189,6 +226,7 @@ export class DevAccessStack extends Stack {
         TOKEN_URL: this.directory.tokenUrl,
         WORKFLOW_WAIT_MS: String(workflowWaitMs),
         OPERATION_LOCK_SECONDS: String(OPERATION_LOCK_SECONDS),
+        CORS_ALLOWED_ORIGINS,
       },
     });
     Validations.of(credentials.role).acknowledge({
@@ -203,7 +241,7 @@ export class DevAccessStack extends Stack {
     const profile = new HouseFunction(this, 'Profile', {
       ...functionDefaults,
       name: 'profile',
-      config: { IDENTITY_TABLE_NAME: identityRead() },
+      config: { IDENTITY_TABLE_NAME: identityRead(), CORS_ALLOWED_ORIGINS },
     });
     const notes = new HouseFunction(this, 'Notes', {
       ...functionDefaults,
@@ -211,19 +249,41 @@ export class DevAccessStack extends Stack {
       config: {
         IDENTITY_TABLE_NAME: identityRead(),
         NOTES_TABLE_NAME: bind(notesTable.tableName, (fn) => notesTable.grantReadWriteData(fn)),
+        CORS_ALLOWED_ORIGINS,
       },
     });
     const announcements = new HouseFunction(this, 'Announcements', {
       ...functionDefaults,
       name: 'announcements',
-      config: { IDENTITY_TABLE_NAME: identityRead() },
+      config: { IDENTITY_TABLE_NAME: identityRead(), CORS_ALLOWED_ORIGINS },
     });
-    const openapi = new HouseFunction(this, 'OpenApi', { ...functionDefaults, name: 'openapi', config: {} });
+    const openapi = new HouseFunction(this, 'OpenApi', { ...functionDefaults, name: 'openapi', config: { CORS_ALLOWED_ORIGINS } });
 
-    this.functions = { postConfirmation, credentialTasks, credentials, profile, notes, announcements, openapi };
-    // The credential sweeper (a later issue) joins here: a FUNCTIONS entry, a HouseFunction with its config
-    // bindings (ListUserPoolClients/DeleteUserPoolClient on the pool, table read/write), and
-    // `sweeper.runOnSchedule('Schedule', events.Schedule.rate(Duration.hours(1)))`.
+    // The reconciliation sweeper lists the pool's clients and deletes orphans; it never calls
+    // DescribeUserPoolClient (secrets). On the table: consistent reads of mappings, one scan for active mappings
+    // and markers, sweep markers (put/delete), and the conditional revoke of a mapping whose client is gone.
+    const sweeper = new HouseFunction(this, 'Sweeper', {
+      ...functionDefaults,
+      name: 'sweeper',
+      timeout: Duration.minutes(5),
+      config: {
+        IDENTITY_TABLE_NAME: bind(identityTable.tableName, (fn) =>
+          identityTable.grant(fn, 'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'),
+        ),
+        USER_POOL_ID: bind(
+          userPool.userPoolId,
+          poolGrant('cognito-idp:ListUserPoolClients', 'cognito-idp:DeleteUserPoolClient'),
+        ),
+        SWEEPER_GRACE_SECONDS: String(sweepGraceSeconds),
+      },
+    });
+    sweeper.runOnSchedule(
+      'Schedule',
+      events.Schedule.rate(Duration.minutes(SWEEP_SCHEDULE_MINUTES)),
+      'Reconciliation sweeper: deletes credential app clients that no active mapping names',
+    );
+
+    this.functions = { postConfirmation, credentialTasks, credentials, profile, notes, announcements, openapi, sweeper };
 
     this.api = new ProductApi(this, 'Api', {
       userPool,
@@ -236,6 +296,7 @@ export class DevAccessStack extends Stack {
       },
       cloudWatchRole: props.apiGatewayCloudWatchRole,
       removalPolicy,
+      corsOrigins,
     });
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });

@@ -3,23 +3,28 @@
  * serving the route table under the stage prefix (`/v1/...`) on the local stack's one port.
  *
  * Per request, in API Gateway's order: the 10 MB payload limit, route matching (unknown path or method is the
- * MISSING_AUTHENTICATION_TOKEN response, a 404 here), the Cognito authorizer on every non-public method (401
- * UNAUTHORIZED for any token problem, including a missing method scope), then the proxy event to the route's
- * function and its result back to the client; a handler that throws, times out or returns something unusable is
- * DEFAULT_5XX (502). Every answer the gateway makes itself is a gateway response from the shared contract, the
- * same ones the CDK stack configures. One log line per request, never with a token.
+ * MISSING_AUTHENTICATION_TOKEN response, a 404 here; OPTIONS on a resource is the CORS preflight, answered by the
+ * mock integration without a token), the Cognito authorizer on every non-public method (401 UNAUTHORIZED for any
+ * token problem, including a missing method scope), then the proxy event to the route's function and its result
+ * back to the client. A function that fails or returns something unusable is INTEGRATION_FAILURE (502), one that
+ * outlives the integration timeout INTEGRATION_TIMEOUT (504), and an event Lambda refuses as larger than its 6 MB
+ * request limit (a body between about 6 and 10 MB) a 413: API Gateway accepts up to 10 MB, Lambda does not.
+ * Every answer the gateway makes itself is a gateway response from the shared contract, the same ones the CDK
+ * stack configures, with the CORS headers. One log line per request, never with a token.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { GATEWAY_RESPONSES } from '../../lambdas/shared/contract/gateway-responses';
+import { gatewayCorsHeaders } from '../../lambdas/shared/contract/cors';
+import { type GatewayAnswer, gatewayAnswer } from '../../lambdas/shared/contract/gateway-responses';
 import { API_STAGE } from '../../lambdas/shared/contract/names';
 import { type ApiHandlerName, type RouteDef, routeScopes } from '../../lambdas/shared/contract/routes';
+import { DEFAULT_CORS_ORIGINS } from '../../lambdas/shared/contract/user-pool';
 import { logger as sharedLogger } from '../../lambdas/shared/logger';
 import { type HttpRoute, LOCAL_ACCOUNT_ID } from './aws/types';
 import { type GatewayClaims, type JwksLike, createCognitoAuthorizer } from './gateway/authorizer';
 import { type RequestIds, buildProxyEvent, checkProxyResult, headerValues, newRequestIds, writeProxyResult } from './gateway/proxy';
-import { writeGatewayResponse } from './gateway/responses';
+import { writeGatewayResponse, writePreflight } from './gateway/responses';
 import { createRouter } from './gateway/routing';
 
 export type { JwksLike } from './gateway/authorizer';
@@ -35,8 +40,13 @@ export interface LocalGatewayOptions {
   readonly userPoolId: string;
   /** The pool's public JWKS (from the Cognito emulator); read on first use and when an unknown kid shows up. */
   readonly jwks: () => JwksLike;
-  /** Runs the route's Lambda function (the same `handler` export that is deployed) with the proxy event. */
+  /**
+   * Runs the route's Lambda function (the same `handler` export that is deployed) with the proxy event. Rejects
+   * with an error named `RequestTooLargeException` when Lambda refuses the event as too large (Lambda's Invoke).
+   */
   readonly invoke: (functionName: ApiHandlerName, event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  /** Browser origins allowed to call the API (CORS). @default DEFAULT_CORS_ORIGINS */
+  readonly corsOrigins?: readonly string[];
   /** @default LOCAL_ACCOUNT_ID */
   readonly accountId?: string;
   /** The RestApi id in `requestContext.apiId`. @default 'localapi01' */
@@ -119,6 +129,8 @@ export function createLocalGateway(options: LocalGatewayOptions): HttpRoute {
   const apiId = options.apiId ?? 'localapi01';
   const integrationTimeoutMs = options.integrationTimeoutMs ?? DEFAULT_INTEGRATION_TIMEOUT_MS;
   const stagePrefix = `/${API_STAGE}`;
+  const corsOrigins = options.corsOrigins ?? DEFAULT_CORS_ORIGINS;
+  const corsHeaders = gatewayCorsHeaders(corsOrigins);
   const route = createRouter();
   const authorizer = createCognitoAuthorizer({
     region: options.region,
@@ -128,17 +140,23 @@ export function createLocalGateway(options: LocalGatewayOptions): HttpRoute {
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse, url: URL, ids: RequestIds, epochMs: number): Promise<Outcome> {
+    const answer = (a: GatewayAnswer, close = false) =>
+      writeGatewayResponse(req, res, a, ids, { close, extraHeaders: corsHeaders });
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_REQUEST_BYTES) {
-      return { status: writeGatewayResponse(res, GATEWAY_RESPONSES.requestTooLarge, ids, { close: true }), reason: 'too_large' };
+      return { status: answer(gatewayAnswer('REQUEST_TOO_LARGE'), true), reason: 'too_large' };
     }
 
     const match = route(req.method ?? '', url.pathname.slice(stagePrefix.length));
     if (match.kind === 'bad_path') {
-      return { status: writeGatewayResponse(res, GATEWAY_RESPONSES.default4xx, ids), reason: 'bad_path' };
+      return { status: answer(gatewayAnswer('DEFAULT_4XX', 400)), reason: 'bad_path' };
     }
     if (match.kind === 'not_found') {
-      return { status: writeGatewayResponse(res, GATEWAY_RESPONSES.notFound, ids), reason: 'no_route' };
+      return { status: answer(gatewayAnswer('MISSING_AUTHENTICATION_TOKEN')), reason: 'no_route' };
+    }
+    if (match.kind === 'preflight') {
+      req.resume();
+      return { status: writePreflight(req, res, corsOrigins, ids), reason: 'cors_preflight' };
     }
     const matched = match.route;
 
@@ -146,7 +164,7 @@ export function createLocalGateway(options: LocalGatewayOptions): HttpRoute {
     if (matched.access !== 'public') {
       const auth = await authorizer.authorize(headerValues(req.rawHeaders, 'authorization'), routeScopes(matched.access));
       if (!auth.ok) {
-        return { status: writeGatewayResponse(res, GATEWAY_RESPONSES.unauthorized, ids), route: matched, reason: auth.reason };
+        return { status: answer(gatewayAnswer('UNAUTHORIZED')), route: matched, reason: auth.reason };
       }
       claims = auth.claims;
     }
@@ -157,11 +175,7 @@ export function createLocalGateway(options: LocalGatewayOptions): HttpRoute {
       return { status: 0, route: matched, reason: 'client_aborted' };
     }
     if (read.kind === 'too_large') {
-      return {
-        status: writeGatewayResponse(res, GATEWAY_RESPONSES.requestTooLarge, ids, { close: true }),
-        route: matched,
-        reason: 'too_large',
-      };
+      return { status: answer(gatewayAnswer('REQUEST_TOO_LARGE'), true), route: matched, reason: 'too_large' };
     }
 
     const event = buildProxyEvent({
@@ -180,13 +194,22 @@ export function createLocalGateway(options: LocalGatewayOptions): HttpRoute {
     try {
       result = await withTimeout(options.invoke(matched.handler, event), integrationTimeoutMs);
     } catch (err) {
+      if (err instanceof IntegrationTimeout) {
+        return { status: answer(gatewayAnswer('INTEGRATION_TIMEOUT')), route: matched, reason: 'integration_timeout' };
+      }
       const name = err instanceof Error ? err.name : typeof err;
-      return { status: writeGatewayResponse(res, GATEWAY_RESPONSES.default5xx, ids), route: matched, reason: `handler_failed:${name}` };
+      if (name === 'RequestTooLargeException') {
+        // Lambda refused the event (its 6 MB request limit); API Gateway answers 413 with its DEFAULT_4XX
+        // response, not the REQUEST_TOO_LARGE one (that is its own 10 MB limit).
+        return { status: answer(gatewayAnswer('DEFAULT_4XX', 413)), route: matched, reason: 'lambda_request_too_large' };
+      }
+      // A failed Lambda function: API Gateway's INTEGRATION_FAILURE, with 502 rather than the type's 504.
+      return { status: answer(gatewayAnswer('INTEGRATION_FAILURE', 502)), route: matched, reason: `handler_failed:${name}` };
     }
     const checked = checkProxyResult(result);
     if (!checked.ok) {
       return {
-        status: writeGatewayResponse(res, GATEWAY_RESPONSES.default5xx, ids),
+        status: answer(gatewayAnswer('INTEGRATION_FAILURE', 502)),
         route: matched,
         reason: `malformed_result:${checked.reason}`,
       };
@@ -207,7 +230,12 @@ export function createLocalGateway(options: LocalGatewayOptions): HttpRoute {
       // A defect in the gateway itself: answer like API Gateway's own 5xx rather than leave the client hanging.
       log.error('local gateway failed', { requestId: ids.requestId, error: err instanceof Error ? err.message : String(err) });
       if (res.headersSent) res.destroy();
-      outcome = { status: res.headersSent ? 0 : writeGatewayResponse(res, GATEWAY_RESPONSES.default5xx, ids), reason: 'gateway_error' };
+      outcome = {
+        status: res.headersSent
+          ? 0
+          : writeGatewayResponse(req, res, gatewayAnswer('DEFAULT_5XX', 500), ids, { extraHeaders: corsHeaders }),
+        reason: 'gateway_error',
+      };
     }
     // The path, not the URL: a query string may carry a token someone put there by mistake.
     log.info('api request', {

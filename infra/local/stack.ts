@@ -9,6 +9,7 @@
  * machine definitions, pool settings), through the real AWS SDK against this endpoint, idempotently: a restart on
  * the same data directory finds them and keeps every user, credential, note, execution and event.
  */
+import { randomUUID } from 'node:crypto';
 import { writeFileSync, renameSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -45,24 +46,24 @@ import {
   DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES,
   DEFAULT_DEVELOPERS_GROUP,
   DEFAULT_MAX_CREDENTIALS_PER_USER,
+  DEFAULT_SWEEP_GRACE_SECONDS,
   EVENT_SOURCE,
   RESOURCE_SCOPES,
   RESOURCE_SERVER_IDENTIFIER,
   RESOURCE_SERVER_NAME,
   STATE_MACHINES,
-  UI_CLIENT_NAME,
 } from '../../lambdas/shared/contract/names';
 import { NOTES_KEYS, TABLE_KEYS } from '../../lambdas/shared/contract/table';
 import {
   AUTO_VERIFIED_ATTRIBUTES,
-  DEFAULT_UI_CALLBACK_URLS,
-  DEFAULT_UI_LOGOUT_URLS,
+  DEFAULT_CORS_ORIGINS,
   PASSWORD_POLICY,
   SIGN_IN_ALIASES,
-  UI_CLIENT_OAUTH_SCOPES,
+  UI_CLIENT,
   USER_POOL_NAME,
 } from '../../lambdas/shared/contract/user-pool';
 import type { ConfigKey } from '../../lambdas/shared/config';
+import type { SweepReport } from '../../lambdas/sweeper/core';
 import { loadDefinition } from '../../statemachines/load';
 import { createCognitoEmulator, type CognitoEmulator } from './aws/cognito';
 import { ensureTable, startDynamoDb, type LocalDynamoDb } from './aws/dynamodb';
@@ -72,6 +73,7 @@ import { createLocalLambda, functionArn, functionsFromContract, type LocalLambda
 import { createStepFunctionsEmulator, type StepFunctionsEmulator } from './aws/stepfunctions';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type HttpRoute } from './aws/types';
 import { lockDataDir } from './datadir';
+import { FaultInjector } from './faults';
 import { createLocalGateway } from './gateway';
 import type { LocalEndpoints } from './walkthrough';
 
@@ -102,7 +104,14 @@ export interface LocalStackOptions {
   readonly retryIntervalMs?: number;
   /** @default DEFAULT_MAX_CREDENTIALS_PER_USER */
   readonly maxCredentialsPerUser?: number;
+  /** Run the reconciliation sweeper every this many seconds (AWS: every 15 minutes); 0 turns it off. @default 60 */
+  readonly sweepIntervalSeconds?: number;
+  /** The sweeper's grace age (SWEEPER_GRACE_SECONDS); tests use 0. @default DEFAULT_SWEEP_GRACE_SECONDS */
+  readonly sweepGraceSeconds?: number;
 }
+
+/** Default interval of the local sweeper, in seconds. */
+export const DEFAULT_LOCAL_SWEEP_INTERVAL_SECONDS = 60;
 
 export interface LocalStack {
   readonly endpoints: LocalEndpoints;
@@ -111,6 +120,10 @@ export interface LocalStack {
   readonly stepFunctions: StepFunctionsEmulator;
   readonly eventBridge: LocalEventBridge;
   readonly lambda: LocalLambda;
+  /** Fault injection: AWS calls (by service and action) and Lambda invokes (by function name). */
+  readonly faults: FaultInjector;
+  /** Runs the sweeper function once (as the interval does) and returns its report. */
+  sweep(): Promise<SweepReport>;
   /** Stops serving, finishes pending writes and releases the data directory. */
   close(): Promise<void>;
 }
@@ -193,11 +206,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     delete process.env['AWS_PROFILE'];
     delete process.env['AWS_SESSION_TOKEN'];
 
+    // Consulted by the AWS endpoint and around every in-process invoke; inert until a test installs a fault.
+    const faults = new FaultInjector();
+    cleanups.push(() => faults.close());
+
     let lambda: LocalLambda | undefined;
-    const invokeLambda = async (nameOrArn: string, payload: unknown) => {
+    const invokeLambda = faults.wrapInvoke(async (nameOrArn: string, payload: unknown) => {
       if (!lambda) throw new Error('Lambda functions are not ready yet');
       return lambda.invoke(nameOrArn, payload);
-    };
+    });
 
     const dynamodb: LocalDynamoDb = await startDynamoDb({ dataDir, region, accountId });
     cleanups.push(() => dynamodb.close());
@@ -227,6 +244,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       invokeLambda,
       ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
       onError: (message, err) => log(`[stepfunctions] ${message}: ${(err as Error).message}`),
+      // Executions a crash interrupted call the handlers and this endpoint: they resume once both serve (below).
+      deferResume: true,
     });
     cleanups.push(() => stepFunctions.close());
     const eventBridge = await createLocalEventBridge({
@@ -246,6 +265,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region,
       accountId,
       onInternalError: (err, c) => log(`[aws-endpoint] ${c.target} failed: ${(err as Error).stack ?? String(err)}`),
+      interceptor: faults,
     });
     routes = [endpoint, cognito.http];
 
@@ -269,6 +289,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       MAX_CREDENTIALS_PER_USER: String(options.maxCredentialsPerUser ?? DEFAULT_MAX_CREDENTIALS_PER_USER),
       CLIENT_TOKEN_VALIDITY_MINUTES: String(DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES),
       TOKEN_URL: tokenUrl,
+      SWEEPER_GRACE_SECONDS: String(options.sweepGraceSeconds ?? DEFAULT_SWEEP_GRACE_SECONDS),
+      CORS_ALLOWED_ORIGINS: DEFAULT_CORS_ORIGINS.join(','),
     };
     lambda = createLocalLambda({
       region,
@@ -289,8 +311,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region,
       userPoolId: resources.userPoolId,
       jwks: () => ({ keys: cognito.jwks().keys.map((key) => ({ ...key })) }),
+      corsOrigins: DEFAULT_CORS_ORIGINS,
       invoke: async (fn, event) => {
-        const result = await (lambda as LocalLambda).invoke(LOCAL_NAMES.function(fn), event);
+        const result = await invokeLambda(LOCAL_NAMES.function(fn), event);
         if ('error' in result) {
           throw Object.assign(new Error(result.error.errorMessage), { name: result.error.errorType });
         }
@@ -298,6 +321,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     });
     routes = [gateway, endpoint, cognito.http];
+    const resumed = stepFunctions.resumeInterrupted();
+    if (resumed.length > 0) {
+      const failed = resumed.filter((r) => r.outcome === 'failed').length;
+      log(`[stepfunctions] ${resumed.length - failed} execution(s) interrupted by the last stop resumed, ${failed} failed`);
+    }
 
     const endpoints: LocalEndpoints = {
       apiUrl: `${baseUrl}/${API_STAGE}`,
@@ -318,6 +346,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     writeJsonAtomic(join(dataDir, 'endpoints.json'), endpoints);
 
+    const sweeper = startSweeper({
+      invoke: () => invokeLambda(LOCAL_NAMES.function('sweeper'), scheduledEvent(region, accountId)),
+      intervalSeconds: options.sweepIntervalSeconds ?? DEFAULT_LOCAL_SWEEP_INTERVAL_SECONDS,
+      log,
+    });
+    // Registered last, so it runs first: no sweep may be in flight while the services shut down.
+    cleanups.push(() => sweeper.stop());
+
     let closed: Promise<void> | undefined;
     return {
       endpoints,
@@ -326,12 +362,84 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stepFunctions,
       eventBridge,
       lambda,
+      faults,
+      sweep: () => sweeper.runOnce(),
       close: () => (closed ??= closeAll()),
     };
   } catch (err) {
     await closeAll();
     throw err;
   }
+}
+
+/** The event a scheduled EventBridge rule sends (the sweeper ignores its content). */
+function scheduledEvent(region: string, accountId: string): Record<string, unknown> {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: accountId,
+    time: new Date().toISOString(),
+    region,
+    resources: [`arn:aws:events:${region}:${accountId}:rule/${LOCAL_NAMES.function('sweeper')}-schedule`],
+    detail: {},
+  };
+}
+
+/**
+ * The local stand-in for the scheduled rule: one sweep at a time (an interval tick while a sweep runs is
+ * skipped), a line in the stack's log when a sweep changed something, and a stop that waits for a running sweep.
+ */
+function startSweeper(opts: {
+  invoke: () => Promise<{ payload: unknown } | { error: { errorType: string; errorMessage: string } }>;
+  intervalSeconds: number;
+  log: (line: string) => void;
+}): { runOnce(): Promise<SweepReport>; stop(): Promise<void> } {
+  let running: Promise<SweepReport> | undefined;
+  let stopped = false;
+  const runOnce = (): Promise<SweepReport> => {
+    if (stopped) return Promise.reject(new Error('The local stack is closed'));
+    running ??= (async () => {
+      try {
+        const result = await opts.invoke();
+        if ('error' in result) {
+          throw Object.assign(new Error(result.error.errorMessage), { name: result.error.errorType });
+        }
+        return result.payload as SweepReport;
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+  const timer =
+    opts.intervalSeconds > 0
+      ? setInterval(() => {
+          if (running) return;
+          runOnce().then(
+            (report) => {
+              const changed = report.deleted.length + report.revokedMappings.length;
+              if (changed > 0) {
+                opts.log(
+                  `[sweeper] deleted ${report.deleted.length} orphaned credential client(s), ` +
+                    `marked ${report.revokedMappings.length} credential(s) without a client revoked`,
+                );
+              }
+            },
+            (err: unknown) => opts.log(`[sweeper] run failed: ${(err as Error).name}: ${(err as Error).message}`),
+          );
+        }, opts.intervalSeconds * 1000)
+      : undefined;
+  timer?.unref();
+  return {
+    runOnce,
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
 }
 
 interface BootstrapResult {
@@ -445,22 +553,19 @@ async function bootstrap(opts: {
     }
 
     const clients = await cognito.send(new ListUserPoolClientsCommand({ UserPoolId: userPoolId, MaxResults: 60 }));
-    let uiClientId = clients.UserPoolClients?.find((c) => c.ClientName === UI_CLIENT_NAME)?.ClientId;
+    let uiClientId = clients.UserPoolClients?.find((c) => c.ClientName === UI_CLIENT.ClientName)?.ClientId;
     if (!uiClientId) {
       const created = await cognito.send(
+        // UI_CLIENT is in CreateUserPoolClient's own field names; the CDK UserDirectory maps the same object.
         new CreateUserPoolClientCommand({
+          ...UI_CLIENT,
           UserPoolId: userPoolId,
-          ClientName: UI_CLIENT_NAME,
-          GenerateSecret: false,
-          ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
-          AllowedOAuthFlows: ['code'],
-          AllowedOAuthFlowsUserPoolClient: true,
-          AllowedOAuthScopes: [...UI_CLIENT_OAUTH_SCOPES],
-          CallbackURLs: [...DEFAULT_UI_CALLBACK_URLS],
-          LogoutURLs: [...DEFAULT_UI_LOGOUT_URLS],
-          SupportedIdentityProviders: ['COGNITO'],
-          PreventUserExistenceErrors: 'ENABLED',
-          EnableTokenRevocation: true,
+          ExplicitAuthFlows: [...UI_CLIENT.ExplicitAuthFlows],
+          AllowedOAuthFlows: [...UI_CLIENT.AllowedOAuthFlows],
+          AllowedOAuthScopes: [...UI_CLIENT.AllowedOAuthScopes],
+          CallbackURLs: [...UI_CLIENT.CallbackURLs],
+          LogoutURLs: [...UI_CLIENT.LogoutURLs],
+          SupportedIdentityProviders: [...UI_CLIENT.SupportedIdentityProviders],
         }),
       );
       uiClientId = created.UserPoolClient?.ClientId;

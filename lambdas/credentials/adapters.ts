@@ -60,6 +60,7 @@ export class StepFunctionsEngine implements WorkflowEngine {
         status,
         ...(out.output !== undefined ? { output: out.output } : {}),
         ...(out.error !== undefined ? { error: out.error } : {}),
+        ...(out.input !== undefined ? { input: out.input } : {}),
       };
     } catch (err) {
       if (awsErrorName(err) === 'ExecutionDoesNotExist') return undefined;

@@ -2,13 +2,13 @@
  * Credentials API (list, create, reset, revoke). The edge: validate input, one call into service.ts, map the
  * result to a response. Secret-bearing responses are `no-store` so no cache on the way keeps them.
  */
-import { randomUUID } from 'node:crypto';
 import { systemClock } from '../shared/clock';
 import { cognitoClient, dynamoDocumentClient, stepFunctionsClient } from '../shared/clients';
 import { loadConfig } from '../shared/config';
 import { FUNCTIONS } from '../shared/contract/functions';
 import { type ApiRequest, type ProxyHandler, type RouteImpl, createApiHandler, validate } from '../shared/http';
 import { type IdentityLookup, IdentityStore } from '../shared/identity-store';
+import { uuidv7 } from '../shared/uuidv7';
 import { CognitoDirectory, StepFunctionsEngine } from './adapters';
 import { CreateCredentialBody, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, ResetCredentialBody } from './schemas';
 import {
@@ -21,6 +21,14 @@ import {
 
 /** Pragma for HTTP/1.0 caches, as RFC 6749 §5.1 asks of responses that carry credentials. */
 const SECRET_HEADERS = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
+
+/**
+ * The body to validate: no body at all means "all defaults". A JSON `null` is a body, and not an object, so the
+ * schema refuses it (400 naming `body`) instead of it passing for `{}`.
+ */
+function bodyOrDefaults(req: ApiRequest): unknown {
+  return req.body === undefined ? {} : req.body;
+}
 
 function idempotencyKey(req: ApiRequest): string | undefined {
   const value = req.headers[IDEMPOTENCY_KEY_HEADER];
@@ -35,13 +43,13 @@ export function credentialRoutes(deps: () => CredentialsDeps): Record<string, Ro
       body: { credentials: await listCredentials(deps(), req.caller) },
     }),
     createCredential: async (req) => {
-      const body = validate(CreateCredentialBody, req.body ?? {});
+      const body = validate(CreateCredentialBody, bodyOrDefaults(req));
       const key = idempotencyKey(req);
       const issued = await createCredential(deps(), req.caller, body, key);
       return { status: 201, body: issued, headers: SECRET_HEADERS };
     },
     resetCredential: async (req) => {
-      const body = validate(ResetCredentialBody, req.body ?? {});
+      const body = validate(ResetCredentialBody, bodyOrDefaults(req));
       const key = idempotencyKey(req);
       const issued = await resetCredential(deps(), req.caller, req.pathParams['clientId'] as string, body, key);
       return { status: 200, body: issued, headers: SECRET_HEADERS };
@@ -76,7 +84,8 @@ function productionDeps(): CredentialsDeps & { readonly store: IdentityStore } {
         operationLockSeconds: config.OPERATION_LOCK_SECONDS,
       },
       clock: systemClock,
-      newId: randomUUID,
+      // Time-ordered: the sweeper reads a client's age from the operation id in its name.
+      newId: () => uuidv7(systemClock.now()),
     };
   }
   return built;

@@ -9,16 +9,20 @@
  */
 import type { Clock } from '../shared/clock';
 import { type ResourceScope, RESOURCE_SCOPE_NAMES, RESOURCE_SERVER_IDENTIFIER, fullScope } from '../shared/contract/names';
-import type { CredentialOperation, CredentialWorkflowInput, CredentialWorkflowOutput } from '../shared/contract/workflow';
+import type { CredentialOperation, CredentialWorkflowInput } from '../shared/contract/workflow';
 import { ConflictError, ForbiddenError, NotFoundError } from '../shared/errors';
 import type { CredentialRecord, UserRecord } from '../shared/identity-store';
 import { logger } from '../shared/logger';
 import type { Caller } from '../shared/resolver';
 import {
+  type CommittedChange,
+  type KeyedRequest,
   type WorkflowEngine,
+  type WorkflowWaitDeps,
   awaitExecution,
   findExecutionSlot,
   keyedExecutionStem,
+  requestHash,
   uniqueExecutionName,
 } from './run-workflow';
 import {
@@ -60,6 +64,10 @@ export interface CredentialsDeps {
   readonly engine: WorkflowEngine;
   readonly settings: CredentialSettings;
   readonly clock: Clock;
+  /**
+   * Operation ids. Production gives UUIDv7s (lambdas/shared/uuidv7.ts): the id goes into the new app client's name,
+   * and the reconciliation sweeper reads the client's age from it (names without one cost it an extra run).
+   */
   readonly newId: () => string;
 }
 
@@ -100,7 +108,7 @@ export async function createCredential(
 ): Promise<IssuedCredential> {
   const username = signedInUsername(caller);
   await requireDeveloper(deps, username);
-  const out = await runOperation(deps, caller, 'create', undefined, idempotencyKey, async (base) => {
+  const out = await runOperation(deps, caller, 'create', undefined, body, idempotencyKey, async (base) => {
     const user = await requireUser(deps, caller.userId);
     if (user.activeCredentials >= deps.settings.maxCredentialsPerUser) {
       throw new ConflictError(
@@ -129,7 +137,7 @@ export async function resetCredential(
 ): Promise<ReissuedCredential> {
   const username = signedInUsername(caller);
   await requireDeveloper(deps, username);
-  const out = await runOperation(deps, caller, 'reset', clientId, idempotencyKey, async (base) => {
+  const out = await runOperation(deps, caller, 'reset', clientId, body, idempotencyKey, async (base) => {
     const current = await requireActiveCredential(deps, caller.userId, clientId);
     const user = await requireUser(deps, caller.userId);
     const scopes = body.scopes ?? shortScopes(current.scopes);
@@ -157,7 +165,7 @@ export async function revokeCredential(
   idempotencyKey?: string,
 ): Promise<void> {
   signedInUsername(caller);
-  const out = await runOperation(deps, caller, 'revoke', clientId, idempotencyKey, async (base) => {
+  const out = await runOperation(deps, caller, 'revoke', clientId, {}, idempotencyKey, async (base) => {
     await requireActiveCredential(deps, caller.userId, clientId);
     const user = await requireUser(deps, caller.userId);
     return { ...base, expectedVersion: user.version, clientId };
@@ -168,34 +176,52 @@ export async function revokeCredential(
 
 type BaseInput = Pick<
   CredentialWorkflowInput,
-  'operation' | 'operationId' | 'userId' | 'username' | 'lockExpiresAt' | 'requestedAt'
+  'operation' | 'operationId' | 'userId' | 'username' | 'lockExpiresAt' | 'requestedAt' | 'requestHash'
 >;
 
 /**
- * Runs one workflow operation for the caller and returns its output. With an Idempotency-Key, a run this same
- * request started before (running or finished) is reused before any check, so a replay of a create that
+ * Runs one workflow operation for the caller and returns what it changed. With an Idempotency-Key, a run this
+ * same request started before (running or finished) is reused before any check, so a replay of a create that
  * succeeded gets its result instead of "limit reached"; `prepare` (the checks and the input) runs only when a
  * new execution is about to start.
+ *
+ * The key is bound to the request it first came with (operation, target, validated body; `requestHash`): the same
+ * key with another request is refused with 422 rather than answered with the first request's result. A replay of
+ * the SAME request by the same user gets the first result again, secret included: that is the idempotency
+ * contract (a client whose response was lost must be able to collect the credential it caused, or it would
+ * hold a live credential it can never use and have to reset it), and it hands nothing to anyone new, since the
+ * execution name binds the user. It is bounded: only while the credential is still active (`issue` refuses
+ * otherwise) and only while Step Functions keeps the execution (by default 90 days after it closes; after that
+ * the key starts a new run).
  */
 async function runOperation(
   deps: CredentialsDeps,
   caller: Caller,
   operation: CredentialOperation,
   target: string | undefined,
+  body: object,
   idempotencyKey: string | undefined,
   prepare: (base: BaseInput) => Promise<CredentialWorkflowInput>,
-): Promise<CredentialWorkflowOutput> {
-  const wait = { engine: deps.engine, clock: deps.clock, waitMs: deps.settings.workflowWaitMs };
+): Promise<CommittedChange> {
+  const wait: WorkflowWaitDeps = {
+    engine: deps.engine,
+    clock: deps.clock,
+    waitMs: deps.settings.workflowWaitMs,
+    committedClientId: (userId, operationId) => committedClientId(deps.store, userId, operationId),
+  };
   const operationId = deps.newId();
   let name = uniqueExecutionName(operation, operationId);
+  let keyed: KeyedRequest | undefined;
   if (idempotencyKey !== undefined) {
+    keyed = { requestHash: requestHash(operation, target, body) };
     const slot = await findExecutionSlot(
       deps.engine,
       keyedExecutionStem(operation, caller.userId, target, idempotencyKey),
+      keyed,
     );
     if (slot.kind === 'existing') {
       logger.info('credential request replayed', { userId: caller.userId, operation, execution: slot.name });
-      return checkedOutput(await awaitExecution(wait, slot.name, true), caller, operation);
+      return checkedOutput(await awaitExecution(wait, slot.name, keyed), caller, operation);
     }
     name = slot.name;
   }
@@ -208,14 +234,22 @@ async function runOperation(
     username: signedInUsername(caller),
     lockExpiresAt: new Date(now + deps.settings.operationLockSeconds * 1000).toISOString(),
     requestedAt: new Date(now).toISOString(),
+    ...(keyed !== undefined ? { requestHash: keyed.requestHash } : {}),
   });
-  // 'exists': a concurrent request with the same key started this very execution first; its result is ours.
+  // 'exists': a concurrent request with the same key started this very execution first; its result is ours if
+  // it ran the same request (awaitExecution compares the hashes).
   await deps.engine.start(name, input);
-  return checkedOutput(await awaitExecution(wait, name, idempotencyKey !== undefined), caller, operation);
+  return checkedOutput(await awaitExecution(wait, name, keyed), caller, operation);
+}
+
+/** The client a create/reset committed, by the operation id its credential item carries. */
+async function committedClientId(store: CredentialStore, userId: string, operationId: string): Promise<string | undefined> {
+  const records = await store.listCredentials(userId);
+  return records.find((r) => r.operationId === operationId)?.clientId;
 }
 
 /** The execution name already binds user and operation; this guards against a workflow that answers otherwise. */
-function checkedOutput(out: CredentialWorkflowOutput, caller: Caller, operation: CredentialOperation): CredentialWorkflowOutput {
+function checkedOutput(out: CommittedChange, caller: Caller, operation: CredentialOperation): CommittedChange {
   if (out.userId !== caller.userId || out.operation !== operation) {
     throw new Error(`Credential workflow answered a ${out.operation} for another user or operation`);
   }
@@ -223,7 +257,7 @@ function checkedOutput(out: CredentialWorkflowOutput, caller: Caller, operation:
 }
 
 /** The response of a create/reset: the new credential as stored, plus its secret, read now and only returned. */
-async function issue(deps: CredentialsDeps, caller: Caller, out: CredentialWorkflowOutput): Promise<IssuedCredential> {
+async function issue(deps: CredentialsDeps, caller: Caller, out: CommittedChange): Promise<IssuedCredential> {
   const record = await deps.store.getCredential(caller.userId, out.clientId);
   // A replayed request whose credential was reset or revoked since then must not hand out a dead (or any) secret.
   if (!record || record.status !== 'active') throw changedSince();

@@ -104,6 +104,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   409: 'Conflict: another change is in progress, or the credential limit is reached',
   413: 'Request body too large',
   415: 'Request body is not application/json',
+  422: 'The Idempotency-Key was already used with a different request',
   429: 'Too many requests; retry after the Retry-After delay',
   500: 'Internal error',
   503: 'Temporarily unavailable, or the change is still in progress; retry after the Retry-After delay',
@@ -131,6 +132,7 @@ function errorStatuses(route: RouteDef, shape: OperationShape): number[] {
   if (route.access !== 'public') [401, 403].forEach((s) => statuses.add(s));
   if (route.body) [400, 413, 415].forEach((s) => statuses.add(s));
   if (pathParamNames(route.path).length > 0 || shape.idempotent) statuses.add(400);
+  if (shape.idempotent) statuses.add(422);
   (shape.errors ?? []).forEach((s) => statuses.add(s));
   return [...statuses].sort((a, b) => a - b);
 }

@@ -8,10 +8,22 @@ import {
   DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES,
   DEFAULT_DEVELOPERS_GROUP,
   DEFAULT_MAX_CREDENTIALS_PER_USER,
+  DEFAULT_SWEEP_GRACE_SECONDS,
+  DEFAULT_WORKFLOW_WAIT_MS,
   OPERATION_LOCK_SECONDS,
 } from './contract/names';
+import { DEFAULT_CORS_ORIGINS, originOf } from './contract/user-pool';
 
 const nonEmpty = z.string().trim().min(1);
+
+/** An exact browser origin, `scheme://host[:port]` (no path, no wildcard): what a browser sends in `Origin`. */
+const origin = z.string().refine((value) => {
+  try {
+    return originOf(value) === value;
+  } catch {
+    return false;
+  }
+}, 'must be an origin like https://app.example.com');
 
 export const configSchema = z.object({
   AWS_REGION: nonEmpty.default('us-east-1'),
@@ -30,8 +42,22 @@ export const configSchema = z.object({
     .default(DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES),
   TOKEN_URL: z.url(),
   /** How long the credentials API waits for a workflow run before answering 503 (API Gateway stops at 29 s). */
-  WORKFLOW_WAIT_MS: z.coerce.number().int().min(100).max(28_000).default(25_000),
+  WORKFLOW_WAIT_MS: z.coerce.number().int().min(100).max(28_000).default(DEFAULT_WORKFLOW_WAIT_MS),
   OPERATION_LOCK_SECONDS: z.coerce.number().int().min(30).max(3600).default(OPERATION_LOCK_SECONDS),
+  /**
+   * Minimum age of an unmapped credential client before the sweeper deletes it. 0 is for local tests only; the
+   * CDK stack refuses anything shorter than the credential workflow's timeout.
+   */
+  SWEEPER_GRACE_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(DEFAULT_SWEEP_GRACE_SECONDS),
+  /**
+   * Browser origins whose requests may read API responses (CORS), comma-separated. The CDK stack sets it from the
+   * `corsOrigins` context; both stacks default to the origins of the UI client's callback URLs.
+   */
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .transform((text) => text.split(',').map((item) => item.trim()).filter((item) => item !== ''))
+    .pipe(z.array(origin).min(1, 'must name at least one origin'))
+    .default(() => [...DEFAULT_CORS_ORIGINS]),
 });
 
 export type Config = z.infer<typeof configSchema>;

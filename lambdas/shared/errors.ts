@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   limit_exceeded: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  /** An Idempotency-Key sent again with a different request (422, as draft-ietf-httpapi-idempotency-key-header asks). */
+  idempotency_key_reused: 422,
   throttled: 429,
   internal_error: 500,
   unavailable: 503,

@@ -6,6 +6,8 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
+import { loadConfig } from './config';
+import { CORS_EXPOSE_HEADERS, allowedOrigin } from './contract/cors';
 import { MAX_BODY_BYTES } from './contract/names';
 import {
   type ApiHandlerName,
@@ -76,6 +78,34 @@ export function errorResponse(err: unknown, requestId?: string): APIGatewayProxy
   return jsonResponse(status, body, headers);
 }
 
+/**
+ * CORS headers of a handler response: `Access-Control-Allow-Origin` only for an origin on the list (exactly as the
+ * browser sends it), and `Vary: Origin` always, since the answer depends on it. No `Allow-Credentials`: the token
+ * travels in the Authorization header, never in a cookie.
+ */
+export function corsHeaders(origin: string | undefined, allowed: readonly string[]): Record<string, string> {
+  const match = allowedOrigin(origin, allowed);
+  if (match === undefined) return { Vary: 'Origin' };
+  return {
+    'Access-Control-Allow-Origin': match,
+    'Access-Control-Expose-Headers': CORS_EXPOSE_HEADERS.join(', '),
+    Vary: 'Origin',
+  };
+}
+
+/** Adds the CORS headers to a response, keeping any `Vary` the route set. */
+function withCors(response: APIGatewayProxyResult, cors: Record<string, string>): APIGatewayProxyResult {
+  const headers: Record<string, string | number | boolean> = { ...response.headers };
+  const varyKey = Object.keys(headers).find((name) => name.toLowerCase() === 'vary');
+  const vary = varyKey === undefined ? undefined : String(headers[varyKey]);
+  if (varyKey !== undefined) delete headers[varyKey];
+  Object.assign(headers, cors);
+  if (vary !== undefined) {
+    headers['Vary'] = vary.split(',').some((v) => v.trim().toLowerCase() === 'origin') ? vary : `${vary}, Origin`;
+  }
+  return { ...response, headers };
+}
+
 function lowerCaseHeaders(headers: APIGatewayProxyEvent['headers'] | null | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
@@ -137,6 +167,11 @@ export interface ApiHandlerOptions {
   readonly routes: Readonly<Record<string, RouteImpl | PublicRouteImpl>>;
   /** The identity lookups, built once by the function's composition root (lazily, at the first request). */
   readonly lookup: () => IdentityLookup;
+  /**
+   * Browser origins whose requests may read the responses (CORS); read once, at the first request.
+   * @default CORS_ALLOWED_ORIGINS of the function's configuration
+   */
+  readonly corsOrigins?: () => readonly string[];
 }
 
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -149,15 +184,22 @@ export function createApiHandler(options: ApiHandlerOptions): ProxyHandler {
     throw new Error(`Handler '${options.name}' implements [${given.join()}] but the route table has [${expected.join()}]`);
   }
 
+  let origins: readonly string[] | undefined;
+  const corsOrigins = (): readonly string[] =>
+    (origins ??= (options.corsOrigins ?? (() => loadConfig(['CORS_ALLOWED_ORIGINS']).CORS_ALLOWED_ORIGINS))());
+
   return async (event) => {
     const requestId = event.requestContext?.requestId ?? 'unknown';
+    const headers = lowerCaseHeaders(event.headers);
+    // Without the list (a configuration error, answered 500 below) no origin is allowed.
+    let cors: Record<string, string> = { Vary: 'Origin' };
     try {
+      cors = corsHeaders(headers['origin'], corsOrigins());
       const route = findRoute(event.httpMethod, event.resource);
       if (!route || route.handler !== options.name) throw new NotFoundError('No such route');
       const impl = options.routes[route.id];
       if (!impl) throw new NotFoundError('No such route');
 
-      const headers = lowerCaseHeaders(event.headers);
       let caller: Caller | undefined;
       if (route.access !== 'public') {
         const resolved = await resolveCaller(event.requestContext?.authorizer?.['claims'], options.lookup(), {
@@ -179,7 +221,7 @@ export function createApiHandler(options: ApiHandlerOptions): ProxyHandler {
       const pathParams = checkPathParams(route, event.pathParameters);
       const body = parseBody(route, event, headers);
       const result = await (impl as RouteImpl)({ route, caller: caller as Caller, pathParams, headers, body, requestId });
-      return jsonResponse(result.status, result.body, { 'X-Request-Id': requestId, ...result.headers });
+      return withCors(jsonResponse(result.status, result.body, { 'X-Request-Id': requestId, ...result.headers }), cors);
     } catch (err) {
       // A throttled or failing AWS dependency is a retryable 429/503, not an opaque 500.
       const failure = err instanceof DevAccessError ? err : (upstreamErrorFor(err) ?? err);
@@ -188,7 +230,7 @@ export function createApiHandler(options: ApiHandlerOptions): ProxyHandler {
       } else if (failure.status === 429) {
         logger.warn('dependency throttled', { requestId, error: err as Error });
       }
-      return errorResponse(failure, requestId);
+      return withCors(errorResponse(failure, requestId), cors);
     }
   };
 }

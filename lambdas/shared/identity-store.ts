@@ -39,6 +39,8 @@ export interface CredentialRecord {
   readonly createdAt: string;
   readonly revokedAt?: string;
   readonly replacedBy?: string;
+  /** The workflow operation that created the credential (written by its commit). */
+  readonly operationId?: string;
 }
 
 /** What the resolver needs: the two authorizing lookups. */

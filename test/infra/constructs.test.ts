@@ -17,14 +17,21 @@ const newStack = () => new Stack(testApp(), 'Test');
 
 describe('HouseFunction', () => {
   it('refuses a configuration that lacks a key its FUNCTIONS entry lists', () => {
-    const config = { IDENTITY_TABLE_NAME: 'identity' } as unknown as Record<'IDENTITY_TABLE_NAME' | 'NOTES_TABLE_NAME', ConfigValue>;
+    const config = { IDENTITY_TABLE_NAME: 'identity', CORS_ALLOWED_ORIGINS: 'https://app.example.com' } as unknown as Record<
+      'IDENTITY_TABLE_NAME' | 'NOTES_TABLE_NAME' | 'CORS_ALLOWED_ORIGINS',
+      ConfigValue
+    >;
     expect(() => new HouseFunction(newStack(), 'Notes', { name: 'notes', config })).toThrow(
       /missing \[NOTES_TABLE_NAME\], extra \[\]/,
     );
   });
 
   it('refuses a configuration key its FUNCTIONS entry does not list', () => {
-    const config = { IDENTITY_TABLE_NAME: 'identity', USER_POOL_ID: 'us-east-1_abc' } as unknown as Record<'IDENTITY_TABLE_NAME', ConfigValue>;
+    const config = {
+      IDENTITY_TABLE_NAME: 'identity',
+      CORS_ALLOWED_ORIGINS: 'https://app.example.com',
+      USER_POOL_ID: 'us-east-1_abc',
+    } as unknown as Record<'IDENTITY_TABLE_NAME' | 'CORS_ALLOWED_ORIGINS', ConfigValue>;
     expect(() => new HouseFunction(newStack(), 'Profile', { name: 'profile', config })).toThrow(
       /missing \[\], extra \[USER_POOL_ID\]/,
     );
@@ -40,6 +47,12 @@ describe('HouseFunction', () => {
     ).toThrow(/CLIENT_TOKEN_VALIDITY_MINUTES="2" is invalid/);
   });
 
+  it('refuses a CORS origin with a path, which no browser would ever send', () => {
+    expect(
+      () => new HouseFunction(newStack(), 'OpenApi', { name: 'openapi', config: { CORS_ALLOWED_ORIGINS: 'https://app.example.com/' } }),
+    ).toThrow(/CORS_ALLOWED_ORIGINS="https:\/\/app.example.com\/" is invalid: must be an origin/);
+  });
+
   it('applies the grant bound to a configuration value to the function role', () => {
     // Prepare
     const stack = newStack();
@@ -47,7 +60,10 @@ describe('HouseFunction', () => {
     // Act
     const fn = new HouseFunction(stack, 'Profile', {
       name: 'profile',
-      config: { IDENTITY_TABLE_NAME: bind('identity', (grantee) => granted.push(grantee)) },
+      config: {
+        IDENTITY_TABLE_NAME: bind('identity', (grantee) => granted.push(grantee)),
+        CORS_ALLOWED_ORIGINS: 'https://app.example.com',
+      },
     });
     // Assess
     expect(granted).toEqual([fn.function]);
@@ -57,7 +73,7 @@ describe('HouseFunction', () => {
   it('runs a function on a schedule from the default bus (the place for the sweeper)', () => {
     // Prepare
     const stack = newStack();
-    const fn = new HouseFunction(stack, 'OpenApi', { name: 'openapi', config: {} });
+    const fn = new HouseFunction(stack, 'OpenApi', { name: 'openapi', config: { CORS_ALLOWED_ORIGINS: 'https://app.example.com' } });
     // Act
     fn.runOnSchedule('Schedule', events.Schedule.rate(Duration.hours(1)), 'hourly');
     // Assess

@@ -3,7 +3,7 @@
  * non-default context to show each setting reaches the resources it is meant for.
  */
 import { App, RemovalPolicy } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stackPropsFromContext } from '../../infra/aws/context';
@@ -31,6 +31,7 @@ describe('stackPropsFromContext', () => {
       domainPrefix: 'acme-dev',
       callbackUrls: 'https://app.example.com/cb, https://admin.example.com/cb',
       logoutUrls: '["https://app.example.com/"]',
+      corsOrigins: 'https://app.example.com,http://localhost:5173',
       mfa: 'required',
       threatProtection: 'true',
       apiGatewayCloudWatchRole: 'false',
@@ -45,6 +46,7 @@ describe('stackPropsFromContext', () => {
       domainPrefix: 'acme-dev',
       callbackUrls: ['https://app.example.com/cb', 'https://admin.example.com/cb'],
       logoutUrls: ['https://app.example.com/'],
+      corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       mfa: 'required',
       threatProtection: true,
       apiGatewayCloudWatchRole: false,
@@ -139,6 +141,15 @@ describe('a stack built from non-default context', () => {
     });
   });
 
+  it('allows CORS from the origin of the callback URLs given when no corsOrigins is set', () => {
+    expect(stack.api.corsOrigins).toEqual(['https://app.example.com']);
+    expect(envOf('credentials')['CORS_ALLOWED_ORIGINS']).toBe('https://app.example.com');
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNAUTHORIZED',
+      ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Access-Control-Allow-Origin': "'https://app.example.com'" }),
+    });
+  });
+
   it('requires MFA and enforces threat protection on the Plus plan', () => {
     const pool = resourceOf(template, stack, stack.directory.userPool).Properties as any;
     expect(pool.MfaConfiguration).toBe('ON');
@@ -156,10 +167,60 @@ describe('a stack built from non-default context', () => {
     expect(report.violations.map((v) => v.ruleName)).toEqual([]);
   });
 
+  it('refuses a CORS origin that is not an exact origin', () => {
+    const bad = testApp({ corsOrigins: 'https://app.example.com/app' });
+    expect(() => new DevAccessStack(bad, 'DevAccess', stackPropsFromContext(bad.node))).toThrow(/must be an origin/);
+  });
+
+  it('refuses to guess a CORS origin when no callback URL is a web address', () => {
+    const bad = testApp({ callbackUrls: 'myapp://callback' });
+    expect(() => new DevAccessStack(bad, 'DevAccess', stackPropsFromContext(bad.node))).toThrow(/set corsOrigins/);
+  });
+
   it('refuses a credential limit the functions would refuse at cold start', () => {
     const bad = testApp({ maxCredentialsPerUser: '0' });
     expect(() => new DevAccessStack(bad, 'DevAccess', stackPropsFromContext(bad.node))).toThrow(
       /MAX_CREDENTIALS_PER_USER="0" is invalid/,
     );
+  });
+});
+
+describe('a stack allowing several CORS origins', () => {
+  const origins = ['https://app.example.com', 'https://admin.example.com'];
+  let app: App;
+  let stack: DevAccessStack;
+  let template: Template;
+  beforeAll(() => {
+    app = testApp({ corsOrigins: origins.join(',') });
+    stack = new DevAccessStack(app, 'DevAccess', stackPropsFromContext(app.node));
+    template = Template.fromStack(stack);
+  });
+
+  it('answers a preflight from the second origin with that origin, through the mock integration template', () => {
+    const preflight = stack.api.api.methods.find((m) => m.httpMethod === 'OPTIONS' && m.resource.path === '/notes');
+    const method = resourceOf(template, stack, preflight!).Properties as any;
+    const [response] = method.Integration.IntegrationResponses;
+    expect(response.ResponseParameters['method.response.header.Access-Control-Allow-Origin']).toBe(`'${origins[0]}'`);
+    expect(response.ResponseTemplates['application/json']).toContain(`$origin == "${origins[1]}"`);
+    expect(response.ResponseTemplates['application/json']).toContain('$context.responseOverride.header.Access-Control-Allow-Origin');
+  });
+
+  it('echoes the request Origin on gateway responses, which cannot choose among literals', () => {
+    for (const response of Object.values(resourcesOf(template, 'AWS::ApiGateway::GatewayResponse'))) {
+      expect(response.Properties?.['ResponseParameters']).toMatchObject({
+        'gatewayresponse.header.Access-Control-Allow-Origin': 'method.request.header.Origin',
+        'gatewayresponse.header.Vary': "'Origin'",
+      });
+    }
+  });
+
+  it('gives the API functions the whole list', () => {
+    const vars = (resourceOf(template, stack, stack.functions.notes.function).Properties as any).Environment.Variables;
+    expect(vars['CORS_ALLOWED_ORIGINS']).toBe(origins.join(','));
+  });
+
+  it('passes cdk-nag, which recognises the preflights as CORS', () => {
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(report.violations.map((v) => v.ruleName)).toEqual([]);
   });
 });

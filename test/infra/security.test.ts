@@ -119,10 +119,8 @@ describe('IAM', () => {
     });
     const expected: Record<FunctionName, Record<string, string[]>> = {
       postConfirmation: { ...logs('postConfirmation'), [table]: readWrite, [bus]: ['events:PutEvents'] },
-      credentialTasks: {
-        ...logs('credentialTasks'),
-        [pool]: ['cognito-idp:CreateUserPoolClient', 'cognito-idp:DeleteUserPoolClient'],
-      },
+      // Creates clients only: deleting them is the workflow's and the sweeper's job.
+      credentialTasks: { ...logs('credentialTasks'), [pool]: ['cognito-idp:CreateUserPoolClient'] },
       credentials: {
         ...logs('credentials'),
         [table]: read,
@@ -135,6 +133,12 @@ describe('IAM', () => {
       notes: { ...logs('notes'), [table]: read, [notesTable]: readWrite },
       announcements: { ...logs('announcements'), [table]: read },
       openapi: { ...logs('openapi') },
+      // Lists and deletes app clients, never describes them (DescribeUserPoolClient returns the secret).
+      sweeper: {
+        ...logs('sweeper'),
+        [table]: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+        [pool]: ['cognito-idp:DeleteUserPoolClient', 'cognito-idp:ListUserPoolClients'],
+      },
     };
     // Act / Assess
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
@@ -164,7 +168,7 @@ describe('IAM', () => {
     const grants = grantsByResource(statements);
     // Assess
     expect(grants).toEqual({
-      [getAtt(s.stack, s.stack.tables.identity)]: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      [getAtt(s.stack, s.stack.tables.identity)]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       [getAtt(s.stack, s.stack.functions.credentialTasks.function)]: ['lambda:InvokeFunction'],
       [getAtt(s.stack, s.stack.directory.userPool)]: ['cognito-idp:DeleteUserPoolClient'],
       [getAtt(s.stack, s.stack.events.bus)]: ['events:PutEvents'],

@@ -5,25 +5,32 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HOUSE_ENVIRONMENT, POWERTOOLS_SERVICE_NAME } from '../../infra/aws/constructs/house-function';
+import { configSchema } from '../../lambdas/shared/config';
 import { ERROR_STATUS } from '../../lambdas/shared/errors';
 import { ALL_EVENTS_PATTERN, CREDENTIAL_EVENTS_PATTERN } from '../../lambdas/shared/contract/events';
 import { FUNCTIONS, type FunctionName } from '../../lambdas/shared/contract/functions';
-import { GATEWAY_RESPONSES, gatewayResponseBody } from '../../lambdas/shared/contract/gateway-responses';
+import {
+  CORS_ALLOW_HEADERS,
+  CORS_ALLOW_METHODS,
+  CORS_MAX_AGE_SECONDS,
+  PREFLIGHT_STATUS,
+} from '../../lambdas/shared/contract/cors';
+import { GATEWAY_RESPONSES, type GatewayResponseDef, gatewayResponseBody } from '../../lambdas/shared/contract/gateway-responses';
 import {
   API_STAGE,
   DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES,
   DEFAULT_DEVELOPERS_GROUP,
   DEFAULT_MAX_CREDENTIALS_PER_USER,
+  DEFAULT_WORKFLOW_WAIT_MS,
   EVENT_SOURCE,
   OPERATION_LOCK_SECONDS,
   RESOURCE_SCOPES,
   RESOURCE_SERVER_IDENTIFIER,
   STATE_MACHINES,
-  UI_CLIENT_NAME,
-  USER_ADMIN_SCOPE,
 } from '../../lambdas/shared/contract/names';
 import { ROUTES, routeScopes } from '../../lambdas/shared/contract/routes';
 import { NOTES_KEYS, TABLE_KEYS } from '../../lambdas/shared/contract/table';
+import { DEFAULT_CORS_ORIGINS, UI_CLIENT } from '../../lambdas/shared/contract/user-pool';
 import { loadDefinition } from '../../statemachines/load';
 import {
   type Synthesized,
@@ -79,6 +86,12 @@ describe('functions', () => {
     expect(group['RetentionInDays']).toBeGreaterThan(0);
   });
 
+  it('waits for the workflow as long by default as the function itself would without the variable', () => {
+    const vars = props(resourceOf(s.template, s.stack, s.stack.functions.credentials.function))['Environment']['Variables'];
+    expect(vars['WORKFLOW_WAIT_MS']).toBe(String(configSchema.shape.WORKFLOW_WAIT_MS.parse(undefined)));
+    expect(configSchema.shape.WORKFLOW_WAIT_MS.parse(undefined)).toBe(DEFAULT_WORKFLOW_WAIT_MS);
+  });
+
   it('gives resource-naming variables the names of the stack resources', () => {
     const envOf = (name: FunctionName): Record<string, string> => {
       const vars = props(resourceOf(s.template, s.stack, s.stack.functions[name].function))['Environment']['Variables'];
@@ -93,6 +106,7 @@ describe('functions', () => {
       DEVELOPERS_GROUP: DEFAULT_DEVELOPERS_GROUP,
       MAX_CREDENTIALS_PER_USER: String(DEFAULT_MAX_CREDENTIALS_PER_USER),
       OPERATION_LOCK_SECONDS: String(OPERATION_LOCK_SECONDS),
+      WORKFLOW_WAIT_MS: String(DEFAULT_WORKFLOW_WAIT_MS),
       TOKEN_URL: `https://${ref(s.stack, s.stack.directory.domain)}.auth.<Ref AWS::Region>.amazoncognito.com/oauth2/token`,
     });
     expect(envOf('credentialTasks')).toEqual({
@@ -166,17 +180,15 @@ describe('user pool', () => {
     );
   });
 
-  it('gives the UI client the authorization code flow without a secret, user scopes and user auth flows', () => {
+  it.each(Object.entries(UI_CLIENT))('gives the UI client %s as UI_CLIENT says (the local bootstrap sends the same)', (field, value) => {
     const client = props(resourceOf(s.template, s.stack, s.stack.directory.uiClient));
-    expect(client['ClientName']).toBe(UI_CLIENT_NAME);
-    expect(client['GenerateSecret']).toBe(false);
-    expect(client['AllowedOAuthFlows']).toEqual(['code']);
-    expect(client['AllowedOAuthFlowsUserPoolClient']).toBe(true);
-    expect([...client['AllowedOAuthScopes']].sort()).toEqual(['email', 'openid', 'profile', USER_ADMIN_SCOPE].sort());
-    expect([...client['ExplicitAuthFlows']].sort()).toEqual(
-      ['ALLOW_REFRESH_TOKEN_AUTH', 'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH'].sort(),
-    );
-    expect(client['CallbackURLs']).toEqual(['http://localhost:3000/callback']);
+    const sorted = (v: unknown) => (Array.isArray(v) ? [...v].sort() : v);
+    expect(sorted(client[field])).toEqual(sorted(value));
+  });
+
+  it('gives the UI client no settings beyond UI_CLIENT but the pool it belongs to', () => {
+    const client = props(resourceOf(s.template, s.stack, s.stack.directory.uiClient));
+    expect(Object.keys(client).sort()).toEqual([...Object.keys(UI_CLIENT), 'UserPoolId'].sort());
   });
 
   it('serves managed login on a Cognito prefix domain, with a branding style for the UI client', () => {
@@ -314,8 +326,10 @@ describe('REST API', () => {
     return matches[0]!;
   };
 
-  it('has one method per route and no other', () => {
-    expect(Object.keys(resourcesOf(s.template, 'AWS::ApiGateway::Method'))).toHaveLength(ROUTES.length);
+  it('has one method per route and no other besides the CORS preflights', () => {
+    const methods = Object.values(resourcesOf(s.template, 'AWS::ApiGateway::Method')).map(props);
+    expect(methods.filter((m) => m['HttpMethod'] !== 'OPTIONS')).toHaveLength(ROUTES.length);
+    expect(methods.filter((m) => m['HttpMethod'] === 'OPTIONS').every((m) => m['Integration']['Type'] === 'MOCK')).toBe(true);
   });
 
   it('deploys the stage the contract names, with access logs, error logs without data, and throttling', () => {
@@ -372,18 +386,31 @@ describe('REST API', () => {
     expect(flatten(integration['Uri'])).toContain(getAtt(s.stack, s.stack.functions[route.handler].function));
   });
 
-  it.each(Object.entries(GATEWAY_RESPONSES))('answers %s with the contract status, JSON error body and headers', (_k, def) => {
-    const [response] = Object.values(resourcesOf(s.template, 'AWS::ApiGateway::GatewayResponse'))
+  it.each(Object.entries(GATEWAY_RESPONSES as Record<string, GatewayResponseDef>))(
+    'answers %s with the contract status, JSON error body, headers and CORS headers',
+    (_k, def) => {
+      const [response] = Object.values(resourcesOf(s.template, 'AWS::ApiGateway::GatewayResponse'))
+        .map(props)
+        .filter((r) => r['ResponseType'] === def.type);
+      expect(response).toBeDefined();
+      expect(response!['StatusCode']).toBe(def.status === undefined ? undefined : String(def.status));
+      const body = JSON.parse(response!['ResponseTemplates']['application/json'] as string);
+      expect(body).toEqual(gatewayResponseBody(def));
+      expect(Object.keys(ERROR_STATUS)).toContain(body.error.code);
+      expect(response!['ResponseParameters']).toEqual({
+        ...Object.fromEntries(Object.entries(def.headers).map(([h, v]) => [`gatewayresponse.header.${h}`, `'${v}'`])),
+        'gatewayresponse.header.Access-Control-Allow-Origin': `'${DEFAULT_CORS_ORIGINS[0]}'`,
+        'gatewayresponse.header.Vary': "'Origin'",
+      });
+    },
+  );
+
+  it('leaves the status of DEFAULT_4XX and DEFAULT_5XX unset, so every other type keeps its own (504 stays 504)', () => {
+    const defaults = Object.values(resourcesOf(s.template, 'AWS::ApiGateway::GatewayResponse'))
       .map(props)
-      .filter((r) => r['ResponseType'] === def.type);
-    expect(response).toBeDefined();
-    expect(response!['StatusCode']).toBe(String(def.status));
-    const body = JSON.parse(response!['ResponseTemplates']['application/json'] as string);
-    expect(body).toEqual(gatewayResponseBody(def));
-    expect(Object.keys(ERROR_STATUS)).toContain(body.error.code);
-    expect(response!['ResponseParameters']).toEqual(
-      Object.fromEntries(Object.entries(def.headers).map(([h, v]) => [`gatewayresponse.header.${h}`, `'${v}'`])),
-    );
+      .filter((r) => r['ResponseType'] === 'DEFAULT_4XX' || r['ResponseType'] === 'DEFAULT_5XX');
+    expect(defaults.map((r) => r['ResponseType']).sort()).toEqual(['DEFAULT_4XX', 'DEFAULT_5XX']);
+    for (const response of defaults) expect(response).not.toHaveProperty('StatusCode');
   });
 
   it('tells 401 and 403 callers to use a Bearer token (RFC 6750)', () => {
@@ -392,6 +419,63 @@ describe('REST API', () => {
       const response = responses.find((r) => r['ResponseType'] === type);
       expect(response?.['ResponseParameters']['gatewayresponse.header.WWW-Authenticate']).toMatch(/^'Bearer( |')/);
     }
+  });
+});
+
+describe('CORS', () => {
+  /** Every resource the route table makes, with the ones on the way to a route and the root. */
+  const resourcePaths = (): string[] => {
+    const paths = new Set<string>(['/']);
+    for (const route of ROUTES) {
+      const parts = route.path.split('/');
+      for (let i = 2; i <= parts.length; i++) paths.add(parts.slice(0, i).join('/'));
+    }
+    return [...paths].sort();
+  };
+  const optionsMethods = () =>
+    s.stack.api.api.methods.filter((m) => m.httpMethod === 'OPTIONS').map((m) => ({ path: m.resource.path, method: m }));
+
+  it('answers a preflight on every resource of the route table, and nowhere else', () => {
+    expect(optionsMethods().map((m) => m.path).sort()).toEqual(resourcePaths());
+  });
+
+  it.each(resourcePaths())('answers the preflight on %s with the contract headers, without a token or a function', (path) => {
+    const found = optionsMethods().find((m) => m.path === path);
+    expect(found).toBeDefined();
+    const method = props(resourceOf(s.template, s.stack, found!.method));
+    expect(method['AuthorizationType']).toBe('NONE');
+    expect(method['Integration']['Type']).toBe('MOCK');
+    const [response] = method['Integration']['IntegrationResponses'];
+    expect(response['StatusCode']).toBe(String(PREFLIGHT_STATUS));
+    expect(response['ResponseParameters']).toEqual({
+      'method.response.header.Access-Control-Allow-Headers': `'${CORS_ALLOW_HEADERS.join(',')}'`,
+      'method.response.header.Access-Control-Allow-Origin': `'${DEFAULT_CORS_ORIGINS[0]}'`,
+      'method.response.header.Vary': "'Origin'",
+      'method.response.header.Access-Control-Allow-Methods': `'${CORS_ALLOW_METHODS.join(',')}'`,
+      'method.response.header.Access-Control-Max-Age': `'${CORS_MAX_AGE_SECONDS}'`,
+    });
+    // One origin: nothing to choose, so no template overrides the header.
+    expect(response['ResponseTemplates']).toBeUndefined();
+  });
+
+  it('allows the headers a browser client sends: the token, the JSON body type and the idempotency key', () => {
+    expect([...CORS_ALLOW_HEADERS]).toEqual(['Authorization', 'Content-Type', 'Idempotency-Key']);
+    expect(new Set(CORS_ALLOW_METHODS)).toEqual(new Set(['OPTIONS', ...ROUTES.map((r) => r.method)]));
+  });
+
+  it.each(Object.keys(FUNCTIONS).filter((name) => (FUNCTIONS[name as FunctionName].config as readonly string[]).includes('CORS_ALLOWED_ORIGINS')))(
+    'gives the %s function the same allowed origins as the API',
+    (name) => {
+      const vars = props(resourceOf(s.template, s.stack, s.stack.functions[name as FunctionName].function))['Environment']['Variables'];
+      expect(vars['CORS_ALLOWED_ORIGINS']).toBe(DEFAULT_CORS_ORIGINS.join(','));
+      expect(s.stack.api.corsOrigins).toEqual(DEFAULT_CORS_ORIGINS);
+    },
+  );
+
+  it('gives every API handler function the allowed origins', () => {
+    const apiFunctions = [...new Set(ROUTES.map((r) => r.handler))].sort();
+    const withCors = functionNames.filter((name) => (FUNCTIONS[name].config as readonly string[]).includes('CORS_ALLOWED_ORIGINS'));
+    expect(withCors.sort()).toEqual(apiFunctions);
   });
 });
 

@@ -4,7 +4,7 @@
  * the OAuth token endpoint (client credentials, authorization code + PKCE, refresh), throttling and persistence.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -39,6 +39,7 @@ import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Jwks, readOutbox } from '../../infra/local/aws/cognito/index';
+import { SealedSecretError, SecretBox } from '../../infra/local/aws/cognito/secret-box';
 import { type CognitoTestServer, startCognitoTestServer } from '../../infra/local/aws/cognito/testing';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../infra/local/aws/types';
 import {
@@ -1024,6 +1025,116 @@ describe('persistence', () => {
     expect(state).toMatch(/"passwordHash":"scrypt\$16384\$8\$1\$/);
     expect(JSON.parse(key)).toHaveProperty('d');
   });
+
+  it('stores app-client secrets sealed, under a key file only the owner can read', async () => {
+    // Prepare
+    const custom = `custom${randomBytes(24).toString('hex')}`;
+    const c = await h.sdk.send(
+      new CreateUserPoolClientCommand({
+        UserPoolId: poolId, ClientName: 'sealed', ClientSecret: custom, AllowedOAuthFlowsUserPoolClient: true,
+        AllowedOAuthFlows: ['client_credentials'], AllowedOAuthScopes: [fullScope('read')],
+      }),
+    );
+    await h.server.emulator.flush();
+
+    // Act
+    const state = await readFile(join(h.dataDir, 'cognito', 'state.json'), 'utf8');
+    const keyFile = await stat(join(h.dataDir, 'cognito', 'secret-key'));
+    const stored = JSON.parse(state).pools[poolId].clients;
+
+    // Assess
+    expect(state).not.toContain(machine.secret);
+    expect(state).not.toContain(custom);
+    expect(stored[machine.id].clientSecret).toBeUndefined();
+    expect(stored[machine.id].sealedSecret).toMatch(/^aes256gcm\.[\w-]{16}\.[\w-]+\.[\w-]{22}$/);
+    expect(stored[c.UserPoolClient!.ClientId!].sealedSecret).toMatch(/^aes256gcm\./);
+    // A random IV per secret: equal plaintext lengths never give equal ciphertexts.
+    expect(stored[machine.id].sealedSecret).not.toBe(stored[c.UserPoolClient!.ClientId!].sealedSecret);
+    expect(keyFile.mode & 0o777).toBe(0o600);
+    expect(c.UserPoolClient?.ClientSecret).toBe(custom);
+  });
+
+  it('seals the secrets of a clear-text state file on load, and clients keep working', async () => {
+    // Prepare: a data directory as an emulator from before sealing left it (secrets in clear, no key file).
+    const dir = await mkdtemp(join(tmpdir(), 'cognito-migrate-'));
+    let old = await startHarness(dir, 0);
+    const pool = await old.sdk.send(new CreateUserPoolCommand({ PoolName: 'migrate' }));
+    const id = pool.UserPool!.Id!;
+    await old.sdk.send(
+      new CreateResourceServerCommand({
+        UserPoolId: id, Identifier: RESOURCE_SERVER_IDENTIFIER, Name: RESOURCE_SERVER_NAME,
+        Scopes: [{ ScopeName: 'read', ScopeDescription: 'read' }],
+      }),
+    );
+    const created = await old.sdk.send(
+      new CreateUserPoolClientCommand({
+        UserPoolId: id, ClientName: 'legacy', GenerateSecret: true, AllowedOAuthFlowsUserPoolClient: true,
+        AllowedOAuthFlows: ['client_credentials'], AllowedOAuthScopes: [fullScope('read')],
+      }),
+    );
+    const clientId = created.UserPoolClient!.ClientId!;
+    const secret = created.UserPoolClient!.ClientSecret!;
+    await old.server.close();
+    const statePath = join(dir, 'cognito', 'state.json');
+    const legacy = JSON.parse(await readFile(statePath, 'utf8'));
+    const record = legacy.pools[id].clients[clientId];
+    record.clientSecret = secret;
+    delete record.sealedSecret;
+    await writeFile(statePath, JSON.stringify(legacy));
+    await rm(join(dir, 'cognito', 'secret-key'));
+
+    try {
+      // Act
+      old = await startHarness(dir, 0);
+      const onDisk = await readFile(statePath, 'utf8');
+      const described = await old.sdk.send(new DescribeUserPoolClientCommand({ UserPoolId: id, ClientId: clientId }));
+      const granted = await fetch(`${old.server.url}/oauth2/token`, {
+        method: 'POST', headers: { ...FORM, Authorization: basic(clientId, secret) }, body: form({ grant_type: 'client_credentials' }),
+      });
+      const refused = await fetch(`${old.server.url}/oauth2/token`, {
+        method: 'POST', headers: { ...FORM, Authorization: basic(clientId, `${secret}x`) }, body: form({ grant_type: 'client_credentials' }),
+      });
+
+      // Assess
+      expect(onDisk).not.toContain(secret);
+      expect(JSON.parse(onDisk).pools[id].clients[clientId].sealedSecret).toMatch(/^aes256gcm\./);
+      expect(described.UserPoolClient?.ClientSecret).toBe(secret);
+      expect(granted.status).toBe(200);
+      expect(refused.status).toBe(401);
+    } finally {
+      await old.server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start when the sealed secrets do not open with the key file', async () => {
+    // Prepare: a sealed secret moved onto another client, as an edit of state.json would.
+    const dir = await mkdtemp(join(tmpdir(), 'cognito-tamper-'));
+    const first = await startHarness(dir, 0);
+    const pool = await first.sdk.send(new CreateUserPoolCommand({ PoolName: 'tamper' }));
+    const id = pool.UserPool!.Id!;
+    const ids: string[] = [];
+    for (const name of ['one', 'two']) {
+      const c = await first.sdk.send(new CreateUserPoolClientCommand({ UserPoolId: id, ClientName: name, GenerateSecret: true }));
+      ids.push(c.UserPoolClient!.ClientId!);
+    }
+    await first.server.close();
+    const statePath = join(dir, 'cognito', 'state.json');
+    const state = JSON.parse(await readFile(statePath, 'utf8'));
+    const [one, two] = ids as [string, string];
+    state.pools[id].clients[two].sealedSecret = state.pools[id].clients[one].sealedSecret;
+    await writeFile(statePath, JSON.stringify(state));
+
+    try {
+      // Act
+      const started = startHarness(dir, 0);
+
+      // Assess
+      await expect(started).rejects.toThrow(`The secret of client ${two} does not open`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('client updates', () => {
@@ -1050,5 +1161,56 @@ describe('client updates', () => {
     expect(updated.UserPoolClient?.ClientName).toBe('upd');
     expect(updated.UserPoolClient?.AllowedOAuthScopes).toEqual([fullScope('write')]);
     expect(updated.UserPoolClient?.AccessTokenValidity).toBeUndefined();
+  });
+});
+
+describe('the secret box', () => {
+  it('opens what it sealed for the same client only', () => {
+    // Prepare
+    const box = SecretBox.ephemeral();
+    const sealed = box.seal('s3cret-value', 'clientone');
+
+    // Act
+    const opened = box.open(sealed, 'clientone');
+
+    // Assess
+    expect(opened).toBe('s3cret-value');
+    expect(sealed).not.toContain('s3cret-value');
+    expect(() => box.open(sealed, 'clienttwo')).toThrow(SealedSecretError);
+  });
+
+  it('refuses a tampered ciphertext, a tampered tag and another box\'s seal', () => {
+    // Prepare
+    const box = SecretBox.ephemeral();
+    const [prefix, iv, ct, tag] = box.seal('s3cret-value', 'c').split('.') as [string, string, string, string];
+    const flip = (part: string) => {
+      const bytes = Buffer.from(part, 'base64url');
+      bytes[0] = (bytes[0] as number) ^ 1;
+      return bytes.toString('base64url');
+    };
+
+    // Act
+    const attempts = [
+      () => box.open([prefix, iv, flip(ct), tag].join('.'), 'c'),
+      () => box.open([prefix, iv, ct, flip(tag)].join('.'), 'c'),
+      () => box.open([prefix, flip(iv), ct, tag].join('.'), 'c'),
+      () => SecretBox.ephemeral().open([prefix, iv, ct, tag].join('.'), 'c'),
+      () => box.open('s3cret-value', 'c'),
+    ];
+
+    // Assess
+    for (const attempt of attempts) expect(attempt).toThrow(SealedSecretError);
+  });
+
+  it('uses a fresh IV for every seal', () => {
+    // Prepare
+    const box = SecretBox.ephemeral();
+
+    // Act
+    const seals = Array.from({ length: 50 }, () => box.seal('same', 'c'));
+
+    // Assess
+    expect(new Set(seals.map((s) => s.split('.')[1])).size).toBe(50);
+    expect(new Set(seals).size).toBe(50);
   });
 });

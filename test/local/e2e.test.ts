@@ -10,6 +10,7 @@ import {
   AdminAddUserToGroupCommand,
   CognitoIdentityProviderClient,
   ConfirmSignUpCommand,
+  DescribeUserPoolClientCommand,
   InitiateAuthCommand,
   SignUpCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
@@ -19,6 +20,8 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_DETAIL_TYPES } from '../../lambdas/shared/contract/events';
+import { GATEWAY_RESPONSES, gatewayResponseBody } from '../../lambdas/shared/contract/gateway-responses';
+import { DEFAULT_CORS_ORIGINS, UI_CLIENT } from '../../lambdas/shared/contract/user-pool';
 import { STATE_MACHINES } from '../../lambdas/shared/contract/names';
 import { logger } from '../../lambdas/shared/logger';
 import { readOutbox } from '../../infra/local/aws/cognito';
@@ -169,6 +172,58 @@ describe('the local stack, end to end', () => {
     const me = await call('GET', `${stack.endpoints.apiUrl}/me`, aliceToken);
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ userId: aliceUserId, via: 'user', username: 'alice' });
+  });
+
+  it('creates the UI client UI_CLIENT describes, the one the CDK stack deploys', async () => {
+    const { UserPoolClient: client } = await cognito.send(
+      new DescribeUserPoolClientCommand({ UserPoolId: stack.endpoints.userPoolId, ClientId: stack.endpoints.uiClientId }),
+    );
+    const sorted = (v: unknown) => (Array.isArray(v) ? [...v].sort() : v);
+    for (const [field, value] of Object.entries(UI_CLIENT)) {
+      if (field === 'GenerateSecret') continue; // a request field: Describe shows it as the absence of a secret
+      expect(sorted(client?.[field as keyof typeof client]), field).toEqual(sorted(value));
+    }
+    expect(client?.ClientSecret).toBeUndefined();
+  });
+
+  it('lets the browser front end on the default origin call the API (CORS)', async () => {
+    // Prepare
+    const origin = DEFAULT_CORS_ORIGINS[0] as string;
+
+    // Act
+    const preflight = await fetch(`${stack.endpoints.apiUrl}/notes`, {
+      method: 'OPTIONS',
+      headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization' },
+    });
+    const fromHandler = await fetch(`${stack.endpoints.apiUrl}/me`, { headers: { Origin: origin, Authorization: `Bearer ${aliceToken}` } });
+    const fromGateway = await fetch(`${stack.endpoints.apiUrl}/me`, { headers: { Origin: origin } });
+    const otherSite = await fetch(`${stack.endpoints.apiUrl}/me`, {
+      headers: { Origin: 'https://evil.example', Authorization: `Bearer ${aliceToken}` },
+    });
+
+    // Assess
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('Authorization');
+    expect(fromHandler.status).toBe(200);
+    expect(fromHandler.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(fromGateway.status).toBe(401);
+    expect(fromGateway.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(otherSite.status).toBe(200);
+    expect(otherSite.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('answers 413 for a body API Gateway takes (under 10 MB) but Lambda refuses (over 6 MB)', async () => {
+    // Act
+    const res = await fetch(`${stack.endpoints.apiUrl}/notes`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${aliceToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ text: 'x'.repeat(7 * 1024 * 1024) }),
+    });
+
+    // Assess: the gateway's own 4xx body, not the handler's (the function never ran).
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual(gatewayResponseBody(GATEWAY_RESPONSES.default4xx));
   });
 
   it('refuses to create a credential for a user outside the developers group', async () => {

@@ -134,7 +134,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export interface HarnessOptions extends Partial<Pick<LocalGatewayOptions, 'now' | 'integrationTimeoutMs' | 'accountId'>> {
+export interface HarnessOptions extends Partial<Pick<LocalGatewayOptions, 'now' | 'integrationTimeoutMs' | 'accountId' | 'corsOrigins'>> {
   readonly keys: () => readonly JWK[];
   /** node:http's limit on the request head. @default node's default (16 KiB) */
   readonly maxHeaderSize?: number;
@@ -169,6 +169,7 @@ export async function startGateway(options: HarnessOptions): Promise<Harness> {
     ...(options.now ? { now: options.now } : {}),
     ...(options.integrationTimeoutMs ? { integrationTimeoutMs: options.integrationTimeoutMs } : {}),
     ...(options.accountId ? { accountId: options.accountId } : {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
   });
 
   const server = http.createServer(options.maxHeaderSize ? { maxHeaderSize: options.maxHeaderSize } : {}, (req, res) => {

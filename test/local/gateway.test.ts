@@ -6,7 +6,8 @@
 import http from 'node:http';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_REQUEST_BYTES } from '../../infra/local/gateway';
-import { GATEWAY_RESPONSES, gatewayResponseBody } from '../../lambdas/shared/contract/gateway-responses';
+import { RequestTooLargeError } from '../../infra/local/aws/lambda';
+import { API_GATEWAY_DEFAULT_STATUS, GATEWAY_RESPONSES, gatewayResponseBody } from '../../lambdas/shared/contract/gateway-responses';
 import { fullScope } from '../../lambdas/shared/contract/names';
 import {
   type Harness,
@@ -251,6 +252,28 @@ describe('the proxy event', () => {
     expect(got['iss']).toBe(claims.iss);
   });
 
+  it('passes headers and query parameters named like Object members as ordinary keys', async () => {
+    // Prepare: found by the fuzzing suite; `?toString=` used to crash the gateway into a 502.
+    await start();
+    const token = await sign(key, userAccessClaims());
+
+    // Act
+    const res = await send(gw.port, {
+      path: '/v1/me?toString=1&constructor=2&__proto__=3&__proto__=4',
+      headers: [bearer(token), ['toString', 'a'], ['constructor', 'b'], ['__proto__', 'c'], ['__proto__', 'd']],
+    });
+
+    // Assess
+    expect(res.status).toBe(200);
+    const event = gw.invocations[0]?.event;
+    expect(event?.queryStringParameters).toEqual({ toString: '1', constructor: '2', ['__proto__']: '4' });
+    expect(event?.multiValueQueryStringParameters).toEqual({ toString: ['1'], constructor: ['2'], ['__proto__']: ['3', '4'] });
+    expect(Object.getOwnPropertyDescriptor(event?.headers, '__proto__')?.value).toBe('d');
+    expect(event?.multiValueHeaders['toString']).toEqual(['a']);
+    expect(event?.multiValueHeaders['constructor']).toEqual(['b']);
+    expect(Object.getOwnPropertyDescriptor(event?.multiValueHeaders, '__proto__')?.value).toEqual(['c', 'd']);
+  });
+
   it('passes a client-credentials token\'s claims with a numeric version as a string', async () => {
     // Prepare
     await start();
@@ -401,7 +424,7 @@ describe('handler results', () => {
     expect(res.status).toBe(202);
   });
 
-  it('answers 502 when the handler outlives the integration timeout', async () => {
+  it('answers 504, INTEGRATION_TIMEOUT\'s own status, with the 5xx body when the handler outlives the integration timeout', async () => {
     // Prepare
     await start({ integrationTimeoutMs: 50 });
     gw.respond = () => new Promise(() => {});
@@ -410,8 +433,10 @@ describe('handler results', () => {
     const res = await send(gw.port, { path: '/v1/openapi.json' });
 
     // Assess
-    expect(res.status).toBe(502);
+    expect(res.status).toBe(API_GATEWAY_DEFAULT_STATUS['INTEGRATION_TIMEOUT']);
+    expect(res.status).toBe(504);
     expect(res.json()).toEqual(gatewayResponseBody(GATEWAY_RESPONSES.default5xx));
+    expect(gw.logs.find((l) => l.message === 'api request')?.attributes['reason']).toBe('integration_timeout');
   });
 });
 
@@ -513,6 +538,24 @@ describe('limits', () => {
     const line = gw.logs.find((l) => l.message === 'api request');
     expect(line?.attributes['reason']).toBe('client_aborted');
     expect(line?.attributes['route']).toBe('createNote');
+  });
+
+  it('answers 413 with the 4xx body when Lambda refuses the event as over its 6 MB limit', async () => {
+    // Prepare: API Gateway takes the body (under 10 MB); Lambda's Invoke refuses the event built around it.
+    await start();
+    const token = await sign(key, userAccessClaims());
+    gw.respond = async () => {
+      throw new RequestTooLargeError();
+    };
+
+    // Act
+    const res = await send(gw.port, { method: 'POST', path: '/v1/notes', headers: [bearer(token)], body: '{"text":"x"}' });
+
+    // Assess
+    expect(res.status).toBe(413);
+    expect(res.json()).toEqual(gatewayResponseBody(GATEWAY_RESPONSES.default4xx));
+    expect(res.headers['x-amzn-errortype']).toBe('BadRequestException');
+    expect(gw.logs.find((l) => l.message === 'api request')?.attributes['reason']).toBe('lambda_request_too_large');
   });
 
   it('passes a body under the limit through as text', async () => {

@@ -15,6 +15,8 @@ import {
   functionArn,
   functionsFromContract,
   type LocalFunction,
+  MAX_PAYLOAD_BYTES,
+  RequestTooLargeError,
 } from '../../infra/local/aws/lambda';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../infra/local/aws/types';
 
@@ -30,6 +32,7 @@ function fn(name: string, handler: (event: unknown, context: Context) => unknown
 }
 
 const seen: Array<{ event: unknown; context: Context }> = [];
+const measured: number[] = [];
 const lambda = createLocalLambda({
   region,
   accountId,
@@ -37,6 +40,11 @@ const lambda = createLocalLambda({
     fn('echo', (event, context) => {
       seen.push({ event, context });
       return { got: event, remaining: context.getRemainingTimeInMillis(), at: new Date(0) };
+    }),
+    fn('measure', (event) => {
+      const size = Buffer.byteLength(JSON.stringify(event));
+      measured.push(size);
+      return size;
     }),
     fn('fails', () => {
       throw new QuotaExceededError('over the quota');
@@ -94,6 +102,28 @@ describe('in-process invoke', () => {
     // Assess
     expect(failure).toBeInstanceOf(FunctionNotFoundError);
     expect((failure as Error).name).toBe('ResourceNotFoundException');
+  });
+
+  it('refuses a payload over 6 MB as JSON with RequestTooLargeException, without running the function', async () => {
+    // Prepare: the limit counts the serialized event, so quotes and escapes count too.
+    measured.length = 0;
+    const justUnder = 'x'.repeat(MAX_PAYLOAD_BYTES - JSON.stringify({ s: '' }).length);
+    const escaped = '"'.repeat(MAX_PAYLOAD_BYTES / 2); // 3 MB of characters, 6 MB once each is escaped
+
+    // Act
+    const atLimit = await lambda.invoke('measure', { s: justUnder });
+    const overBy1 = await lambda.invoke('measure', { s: `${justUnder}x` }).catch((err: unknown) => err);
+    const overEscaped = await lambda.invoke('measure', { s: escaped }).catch((err: unknown) => err);
+
+    // Assess
+    expect(atLimit).toEqual({ payload: MAX_PAYLOAD_BYTES });
+    expect(overBy1).toBeInstanceOf(RequestTooLargeError);
+    expect(overBy1).toMatchObject({
+      name: 'RequestTooLargeException',
+      message: `Request must be smaller than ${MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation`,
+    });
+    expect(overEscaped).toBeInstanceOf(RequestTooLargeError);
+    expect(measured).toEqual([MAX_PAYLOAD_BYTES]);
   });
 
   it('reports a function that outlives its timeout as Sandbox.Timedout', async () => {

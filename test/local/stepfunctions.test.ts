@@ -866,13 +866,46 @@ describe('bounds', () => {
 });
 
 describe('restarts', () => {
-  it('keeps closed executions and their history, and fails the ones that were running', async () => {
+  /** Polls the history until an event of this type shows up (the run is in the background). */
+  async function untilEvent(executionArn: string, type: string): Promise<HistoryEvent> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const found = (await history(executionArn)).find((e) => e.type === type);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no ${type} in ${executionArn}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** A lambda:invoke task function that never answers until the test lets it, to stop the emulator mid-task. */
+  function blockingFunction(name: string): {
+    calls: unknown[];
+    release: (value: unknown) => void;
+    untilCalls: (n: number) => Promise<void>;
+  } {
+    const calls: unknown[] = [];
+    let release: (value: unknown) => void = () => undefined;
+    functions[name] = (payload) => {
+      calls.push(payload);
+      return new Promise((resolve) => {
+        release = resolve;
+      });
+    };
+    const untilCalls = async (n: number) => {
+      const deadline = Date.now() + 5_000;
+      while (calls.length < n) {
+        if (Date.now() > deadline) throw new Error(`${name} was called ${calls.length} times, not ${n}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    return { calls, release: (value) => release(value), untilCalls };
+  }
+
+  it('keeps closed executions and their history across a restart', async () => {
     // Prepare
     const doneArn = await createMachine({ StartAt: 'A', States: { A: { Type: 'Pass', Result: { kept: true }, End: true } } }, 'restart-done');
-    const holdArn = await createMachine({ StartAt: 'Hold', States: { Hold: { Type: 'Wait', Seconds: 60, End: true } } }, 'restart-hold');
     const done = await runToEnd(doneArn, { n: 1 }, 'before-restart');
     const historyBefore = await history(done.executionArn as string);
-    const { executionArn: runningArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: holdArn, name: 'interrupted', input: '{}' }));
     await emulator.close();
 
     // Act
@@ -885,14 +918,230 @@ describe('restarts', () => {
     expect(await history(done.executionArn as string)).toEqual(historyBefore);
     const ranWith = await sfn.send(new DescribeStateMachineForExecutionCommand({ executionArn: done.executionArn }));
     expect(JSON.parse(ranWith.definition as string)).toEqual({ StartAt: 'A', States: { A: { Type: 'Pass', Result: { kept: true }, End: true } } });
-    const interrupted = await sfn.send(new DescribeExecutionCommand({ executionArn: runningArn }));
-    expect(interrupted).toMatchObject({ status: 'FAILED', error: 'States.Runtime', cause: 'local stack restarted during execution' });
-    const interruptedHistory = await history(runningArn as string);
-    expect(interruptedHistory.map((e) => e.type)).toEqual(['ExecutionStarted', 'WaitStateEntered', 'ExecutionFailed']);
-    expect(interruptedHistory[2]?.executionFailedEventDetails).toEqual({ error: 'States.Runtime', cause: 'local stack restarted during execution' });
     const rerun = await runToEnd(doneArn, { n: 2 });
     expect(rerun.status).toBe('SUCCEEDED');
     const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: doneArn }));
     expect(listed.executions?.map((e) => e.executionArn)).toEqual([rerun.executionArn, done.executionArn]);
+  });
+
+  it('resumes an interrupted task with the input its state was entered with, and records the resume', async () => {
+    // Prepare: Prepare (Pass) -> Call (blocks) -> Report (reads $$.Execution.Input)
+    const blocked = blockingFunction('resume-me');
+    const arn = await createMachine(
+      {
+        StartAt: 'Prepare',
+        States: {
+          Prepare: { Type: 'Pass', Parameters: { 'doubled.$': 'States.MathAdd($.n, $.n)' }, Next: 'Call' },
+          Call: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke',
+            Parameters: { FunctionName: 'resume-me', 'Payload.$': '$' },
+            ResultSelector: { 'answer.$': '$.Payload' },
+            ResultPath: '$.call',
+            Next: 'Report',
+          },
+          Report: { Type: 'Pass', Parameters: { 'call.$': '$.call', 'original.$': '$$.Execution.Input' }, End: true },
+        },
+      },
+      'restart-task',
+    );
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'mid-task', input: '{"n":21}' }));
+    await blocked.untilCalls(1);
+    await emulator.close();
+
+    // Act
+    emulator = startEmulator(dataDir);
+    await blocked.untilCalls(2);
+    blocked.release('done');
+    const closed = await waitClosed(executionArn as string);
+
+    // Assess
+    expect(blocked.calls).toEqual([{ doubled: 42 }, { doubled: 42 }]);
+    expect(closed.status).toBe('SUCCEEDED');
+    expect(JSON.parse(closed.output as string)).toEqual({ call: { answer: 'done' }, original: { n: 21 } });
+    const events = await history(executionArn as string);
+    expect(events.map((e) => e.type)).toEqual([
+      'ExecutionStarted',
+      'PassStateEntered',
+      'PassStateExited',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'LocalExecutionResumed',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSucceeded',
+      'TaskStateExited',
+      'PassStateEntered',
+      'PassStateExited',
+      'ExecutionSucceeded',
+    ]);
+    expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
+    const reentered = events[7]?.stateEnteredEventDetails;
+    expect(reentered).toMatchObject({ name: 'Call' });
+    expect(JSON.parse(reentered?.input as string)).toEqual({ doubled: 42 });
+  });
+
+  it('re-sends the identical request, $$.State.EnteredTime included, for a task whose success the restart lost', async () => {
+    // Prepare: the first send never answers (the process "dies" with the transaction committed); the second does
+    const sent: unknown[] = [];
+    const commit: CallIntegration = async (service, action, parameters) => {
+      sent.push({ service, action, parameters });
+      if (sent.length === 1) await new Promise(() => undefined);
+      return {};
+    };
+    await emulator.close();
+    emulator = startEmulator(dataDir, { callIntegration: commit });
+    const arn = await createMachine(
+      {
+        StartAt: 'Commit',
+        States: {
+          Commit: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::aws-sdk:dynamodb:transactWriteItems',
+            Parameters: {
+              'ClientRequestToken.$': '$.operationId',
+              TransactItems: [{ Put: { TableName: TABLE, Item: { pk: { 'S.$': '$.operationId' }, at: { 'S.$': '$$.State.EnteredTime' } } } }],
+            },
+            End: true,
+          },
+        },
+      },
+      'restart-commit',
+    );
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'lost-success', input: '{"operationId":"op-1"}' }));
+    await untilEvent(executionArn as string, 'TaskStarted');
+    await new Promise((r) => setTimeout(r, 30)); // a new entry now would have a later EnteredTime
+    await emulator.close();
+
+    // Act
+    emulator = startEmulator(dataDir, { callIntegration: commit });
+    const closed = await waitClosed(executionArn as string);
+
+    // Assess
+    expect(closed.status).toBe('SUCCEEDED');
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toEqual(sent[0]);
+  });
+
+  it('waits only for what is left of a Wait state that a restart interrupted', async () => {
+    // Prepare
+    const arn = await createMachine(
+      { StartAt: 'Hold', States: { Hold: { Type: 'Wait', Seconds: 1, Next: 'After' }, After: { Type: 'Pass', End: true } } },
+      'restart-wait',
+    );
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'mid-wait', input: '{"kept":1}' }));
+    const entered = await untilEvent(executionArn as string, 'WaitStateEntered');
+    await emulator.close();
+    await new Promise((r) => setTimeout(r, 1_100)); // the wait is over while the emulator is down
+
+    // Act
+    emulator = startEmulator(dataDir);
+    const closed = await waitClosed(executionArn as string);
+
+    // Assess: a full second wait after the restart would end at least 2.1 s after the first entry
+    expect(closed).toMatchObject({ status: 'SUCCEEDED', output: '{"kept":1}' });
+    const waited = (closed.stopDate?.getTime() ?? 0) - (entered.timestamp?.getTime() ?? 0);
+    expect(waited).toBeGreaterThanOrEqual(1_000);
+    expect(waited).toBeLessThan(2_000);
+  });
+
+  it('times out an execution whose TimeoutSeconds ran out while the emulator was down', async () => {
+    // Prepare
+    const arn = await createMachine({ TimeoutSeconds: 1, StartAt: 'Hold', States: { Hold: { Type: 'Wait', Seconds: 60, End: true } } }, 'restart-timeout');
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'expires-while-down', input: '{}' }));
+    await untilEvent(executionArn as string, 'WaitStateEntered');
+    await emulator.close();
+    await new Promise((r) => setTimeout(r, 1_100));
+
+    // Act
+    emulator = startEmulator(dataDir);
+    const closed = await waitClosed(executionArn as string);
+
+    // Assess
+    expect(closed).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
+  });
+
+  it('fails an execution whose Map state had tasks in flight, saying why it could not be resumed', async () => {
+    // Prepare
+    const item = blockingFunction('map-item');
+    const arn = await createMachine(
+      {
+        StartAt: 'Each',
+        States: {
+          Each: {
+            Type: 'Map',
+            ItemsPath: '$.items',
+            ItemProcessor: {
+              StartAt: 'Item',
+              States: { Item: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: 'map-item', 'Payload.$': '$' }, End: true } },
+            },
+            End: true,
+          },
+        },
+      },
+      'restart-map',
+    );
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'mid-map', input: '{"items":[1]}' }));
+    await item.untilCalls(1);
+    await emulator.close();
+
+    // Act
+    emulator = startEmulator(dataDir);
+    const closed = await waitClosed(executionArn as string);
+
+    // Assess
+    expect(closed).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(closed.cause).toBe("local stack restarted during execution; it could not be resumed: the Map state 'Each' had Task states in flight");
+    const types = (await history(executionArn as string)).map((e) => e.type);
+    expect(types.at(-1)).toBe('ExecutionFailed');
+    expect(types).not.toContain('LocalExecutionResumed');
+  });
+
+  it("fails every interrupted execution instead of resuming it with onRestart: 'fail'", async () => {
+    // Prepare
+    const holdArn = await createMachine({ StartAt: 'Hold', States: { Hold: { Type: 'Wait', Seconds: 60, End: true } } }, 'restart-hold');
+    const { executionArn: runningArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: holdArn, name: 'interrupted', input: '{}' }));
+    await untilEvent(runningArn as string, 'WaitStateEntered');
+    await emulator.close();
+
+    // Act
+    emulator = createStepFunctionsEmulator({ dataDir, region: REGION, accountId: ACCOUNT, endpoint: () => endpoint, invokeLambda, onRestart: 'fail' });
+    harness.setService(emulator.service);
+    const interrupted = await waitClosed(runningArn as string);
+
+    // Assess
+    expect(interrupted).toMatchObject({ status: 'FAILED', error: 'States.Runtime', cause: 'local stack restarted during execution' });
+    const interruptedHistory = await history(runningArn as string);
+    expect(interruptedHistory.map((e) => e.type)).toEqual(['ExecutionStarted', 'WaitStateEntered', 'ExecutionFailed']);
+    expect(interruptedHistory[2]?.executionFailedEventDetails).toEqual({ error: 'States.Runtime', cause: 'local stack restarted during execution' });
+  });
+
+  it('holds interrupted executions RUNNING until resumeInterrupted() when resuming is deferred', async () => {
+    // Prepare
+    const holdArn = await createMachine({ StartAt: 'Hold2', States: { Hold2: { Type: 'Wait', Seconds: 60, Next: 'Then' }, Then: { Type: 'Pass', End: true } } }, 'restart-deferred-hold');
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: holdArn, name: 'deferred', input: '{}' }));
+    await untilEvent(executionArn as string, 'WaitStateEntered');
+    await emulator.close();
+
+    // Act
+    emulator = createStepFunctionsEmulator({ dataDir, region: REGION, accountId: ACCOUNT, endpoint: () => endpoint, invokeLambda, deferResume: true });
+    harness.setService(emulator.service);
+    await new Promise((r) => setTimeout(r, 50));
+    const before = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const typesBefore = (await history(executionArn as string)).map((e) => e.type);
+    const outcomes = emulator.resumeInterrupted();
+    const again = emulator.resumeInterrupted();
+    await untilEvent(executionArn as string, 'LocalExecutionResumed');
+    await sfn.send(new StopExecutionCommand({ executionArn }));
+
+    // Assess
+    expect(before.status).toBe('RUNNING');
+    expect(typesBefore).toEqual(['ExecutionStarted', 'WaitStateEntered']);
+    expect(outcomes).toEqual([{ executionArn, outcome: 'resumed' }]);
+    expect(again).toEqual([]);
+    const types = (await history(executionArn as string)).map((e) => e.type);
+    expect(types).toEqual(['ExecutionStarted', 'WaitStateEntered', 'LocalExecutionResumed', 'WaitStateEntered', 'ExecutionAborted']);
   });
 });

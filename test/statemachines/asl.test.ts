@@ -175,7 +175,26 @@ describe('credential workflow design rules', () => {
         expect(first.MaxAttempts, `${name} / ${answer}`).toBe(0);
       }
     }
-    expect(checked).toBeGreaterThanOrEqual(6);
+    expect(checked).toBeGreaterThanOrEqual(7);
+  });
+
+  it('compensates a commit only after reading whether it took effect', () => {
+    // Prepare: every way into CompensateDeleteNewClient, by Next, Choice rule, Default or Catch
+    const into = (state: AnyState & Record<string, unknown>): string[] => [
+      ...(typeof state['Next'] === 'string' ? [state['Next']] : []),
+      ...(typeof state['Default'] === 'string' ? [state['Default']] : []),
+      ...((state['Choices'] as { Next: string }[] | undefined) ?? []).map((c) => c.Next),
+      ...(state.Catch ?? []).map((c) => c.Next),
+    ];
+
+    // Act
+    const predecessors = states
+      .filter(([, state]) => into(state as AnyState & Record<string, unknown>).includes('CompensateDeleteNewClient'))
+      .map(([name]) => name);
+
+    // Assess
+    expect(predecessors).toEqual(['ChooseAfterCommitCheck']);
+    expect(filled.States['CheckNewClientCommitted']?.Parameters).toMatchObject({ ConsistentRead: true });
   });
 
   it('publishes only the credential event types, from the product source, on the product bus', () => {
@@ -193,9 +212,12 @@ describe('credential workflow design rules', () => {
   });
 });
 
-/** Whether a task talks to the service an error name belongs to. */
+/** Whether a task can meet the answer an error name stands for (a failed condition needs a condition). */
 function usesService(state: AnyState, error: string): boolean {
   const resource = state.Resource ?? '';
+  if (error === 'DynamoDB.ConditionalCheckFailedException') {
+    return resource.startsWith('arn:aws:states:::dynamodb:') && state.Parameters?.['ConditionExpression'] !== undefined;
+  }
   if (error.startsWith('DynamoDB.')) return resource.startsWith('arn:aws:states:::dynamodb:');
   if (error.startsWith('CognitoIdentityProvider.')) return resource.includes(':cognitoidentityprovider:');
   return false;

@@ -297,6 +297,8 @@ describe('create', () => {
       'CreateClient',
       'ChooseCommit',
       'CommitCreate',
+      'CheckNewClientCommitted',
+      'ChooseAfterCommitCheck',
       'CompensateDeleteNewClient',
       'ReleaseLockAfterConflict',
       'CommitConflict',
@@ -304,6 +306,13 @@ describe('create', () => {
     expect(result.retried).toEqual(['CommitCreate', 'CommitCreate']);
     expect(result.error?.Error).toBe('Conflict');
     const newClientId = (inputOf(result, 'CompensateDeleteNewClient')['newClient'] as { clientId: string }).clientId;
+    expect(world.callsOf('CheckNewClientCommitted')[0]?.params).toEqual({
+      TableName: SUBSTITUTIONS.IdentityTableName,
+      Key: { pk: { S: `CLIENT#${newClientId}` }, sk: { S: 'CLIENT' } },
+      ConsistentRead: true,
+      ProjectionExpression: 'operationId, #status',
+      ExpressionAttributeNames: { '#status': 'status' },
+    });
     expect(world.callsOf('CompensateDeleteNewClient')[0]?.params).toEqual({
       UserPoolId: SUBSTITUTIONS.UserPoolId,
       ClientId: newClientId,
@@ -330,6 +339,70 @@ describe('create', () => {
     expect(result.output?.['operation']).toBe('create');
     expect(await world.table.user(USER_ID)).toEqual(expect.objectContaining({ activeCredentials: 1 }));
     expect(world.pool.clients.has(String(result.output?.['clientId']))).toBe(true);
+  });
+
+  it('keeps a client whose commit took effect though every commit attempt reported a failure', async () => {
+    // Prepare: the first attempt commits and its answer is lost; every retry is answered with an error too
+    await world.seedUser({ userId: USER_ID, username: USERNAME, version: 3 });
+    const request = input('create');
+    world.loseResponse('CommitCreate', 'DynamoDb.InternalServerErrorException', 100);
+
+    // Act
+    const result = await run(request);
+
+    // Assess
+    expect(result.retried).toEqual(['CommitCreate', 'CommitCreate', 'CommitCreate']);
+    expect(result.steps.slice(6)).toEqual([
+      'CommitCreate',
+      'CheckNewClientCommitted',
+      'ChooseAfterCommitCheck',
+      'RecordCommitFromCheck',
+      'ContinueAfterCommit',
+      'PublishCreated',
+      'CheckEventPublished',
+      'ReportCreated',
+      'Done',
+    ]);
+    expect(world.callsOf('CompensateDeleteNewClient')).toEqual([]);
+    const clientId = String(result.output?.['clientId']);
+    expect(world.pool.clients.has(clientId)).toBe(true);
+    expect(await world.table.client(clientId)).toEqual(
+      expect.objectContaining({ status: 'active', operationId: request.operationId, userId: USER_ID }),
+    );
+    const user = await world.table.user(USER_ID);
+    expect(user).toEqual(expect.objectContaining({ activeCredentials: 1 }));
+    expect(user).not.toHaveProperty('lockOwner');
+    expect(world.bus.delivered.map((e) => [e.detailType, e.detail['clientId'], e.detail['eventId']])).toEqual([
+      ['CredentialCreated', clientId, result.output?.['eventId']],
+    ]);
+    expect(world.bus.delivered[0]?.detail['occurredAt']).toBe(NOW);
+  });
+
+  it('leaves the new client to the sweeper, deleting nothing, when whether the commit took effect cannot be read', async () => {
+    // Prepare: the commit really fails (the user reached the cap), and the check cannot read the table
+    await world.seedUser({ userId: USER_ID, username: USERNAME, version: 3, activeCredentials: 1 });
+    world.failTask('CheckNewClientCommitted', 'DynamoDB.InternalServerErrorException', 100);
+
+    // Act
+    const result = await run(input('create'));
+
+    // Assess
+    expect(result.retried.filter((s) => s === 'CheckNewClientCommitted')).toHaveLength(3);
+    expect(result.steps.slice(-4)).toEqual([
+      'CommitCreate',
+      'CheckNewClientCommitted',
+      'ReleaseLockAfterUnconfirmedCommit',
+      'CommitUnconfirmed',
+    ]);
+    expect(result.error?.Error).toBe('Failed');
+    expect(world.callsOf('CompensateDeleteNewClient')).toEqual([]);
+    expect(world.pool.clients.size).toBe(1);
+    const [left] = [...world.pool.clients.keys()];
+    expect(await world.table.client(left ?? '')).toBeUndefined();
+    const user = await world.table.user(USER_ID);
+    expect(user).toEqual(expect.objectContaining({ activeCredentials: 1 }));
+    expect(user).not.toHaveProperty('lockOwner');
+    expect(world.bus.delivered).toEqual([]);
   });
 
   it('takes the lock again when its own first attempt succeeded but the answer was lost', async () => {
@@ -574,8 +647,10 @@ describe('reset', () => {
     const result = await run(input('reset', { clientId: oldClientId }));
 
     // Assess
-    expect(result.steps.slice(-4)).toEqual([
+    expect(result.steps.slice(-6)).toEqual([
       'CommitReset',
+      'CheckNewClientCommitted',
+      'ChooseAfterCommitCheck',
       'CompensateDeleteNewClient',
       'ReleaseLockAfterConflict',
       'CommitConflict',
@@ -583,6 +658,31 @@ describe('reset', () => {
     expect(result.error?.Error).toBe('Conflict');
     expect([...world.pool.clients.keys()]).toEqual([oldClientId]);
     expect(await world.table.user(USER_ID)).not.toHaveProperty('lockOwner');
+  });
+
+  it('finishes a reset whose commit took effect though every commit attempt reported a failure', async () => {
+    // Prepare: the swap commits and its answer is lost; the retries fail too
+    await world.seedUser({ userId: USER_ID, username: USERNAME, version: 3, activeCredentials: 1 });
+    const oldClientId = await world.seedCredential(USER_ID, READ_WRITE);
+    world.loseResponse('CommitReset', 'DynamoDb.InternalServerErrorException', 100);
+
+    // Act
+    const result = await run(input('reset', { clientId: oldClientId }));
+
+    // Assess: the user keeps the new pair; only the old one is gone
+    expect(result.steps).toEqual(expect.arrayContaining(['CheckNewClientCommitted', 'RecordCommitFromCheck', 'DeleteOldClient']));
+    expect(world.callsOf('CompensateDeleteNewClient')).toEqual([]);
+    const newClientId = String(result.output?.['clientId']);
+    expect(result.output).toEqual(expect.objectContaining({ operation: 'reset', previousClientId: oldClientId }));
+    expect([...world.pool.clients.keys()]).toEqual([newClientId]);
+    expect(await world.table.client(newClientId)).toEqual(expect.objectContaining({ status: 'active' }));
+    expect(await world.table.client(oldClientId)).toEqual(
+      expect.objectContaining({ status: 'revoked', replacedBy: newClientId }),
+    );
+    expect(await world.table.user(USER_ID)).toEqual(expect.objectContaining({ activeCredentials: 1 }));
+    expect(world.bus.delivered.map((e) => [e.detailType, e.detail['clientId'], e.detail['previousClientId']])).toEqual([
+      ['CredentialReset', newClientId, oldClientId],
+    ]);
   });
 
   it('refuses to reset another user\'s credential', async () => {
@@ -706,7 +806,7 @@ describe('publishing', () => {
     expect(result.output?.['eventId']).toBe(ids[0]);
   });
 
-  it('fails with Failed after the retries when the event cannot be published, the change staying committed', async () => {
+  it('fails with EventNotPublished after the retries when the event cannot be published, the change staying committed', async () => {
     // Prepare
     await world.seedUser({ userId: USER_ID, username: USERNAME, version: 3 });
     world.bus.refuseEntries(100);
@@ -717,7 +817,10 @@ describe('publishing', () => {
     // Assess
     expect(result.retried).toEqual(Array(4).fill('PublishCreated'));
     expect(result.steps.slice(-2)).toEqual(['PublishCreated', 'EventNotPublished']);
-    expect(result.error).toEqual({ Error: 'Failed', Cause: 'The change is committed, but its event could not be published' });
+    expect(result.error).toEqual({
+      Error: 'EventNotPublished',
+      Cause: 'The change is committed, but its event could not be published',
+    });
     expect(world.bus.delivered).toEqual([]);
     const user = await world.table.user(USER_ID);
     expect(user).toEqual(expect.objectContaining({ activeCredentials: 1 }));
@@ -737,7 +840,8 @@ describe('publishing', () => {
     // Assess
     expect(result.steps.slice(-3)).toEqual(['PublishRevoked', 'CheckEventPublished', 'EventNotPublished']);
     expect(inputOf(result, 'CheckEventPublished')['publish']).toEqual({ failedEntryCount: 1 });
-    expect(result.error?.Error).toBe('Failed');
+    expect(result.error?.Error).toBe('EventNotPublished');
+    expect(await world.table.client(clientId)).toEqual(expect.objectContaining({ status: 'revoked' }));
   });
 });
 

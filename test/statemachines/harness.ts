@@ -201,6 +201,12 @@ export class FakeTable {
     return out.Item as Item | undefined;
   }
 
+  /** GetItem as a task sends it (its own Key, ConsistentRead, ProjectionExpression, ...). */
+  async getItemRequest(params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const out = await this.call('getItem', params);
+    return out.Item ? { Item: out.Item } : {};
+  }
+
   async putRecord(record: Record<string, unknown>): Promise<void> {
     await this.call('putItem', { TableName: this.tableName, Item: marshalItem(record) });
   }
@@ -445,6 +451,7 @@ interface Fault {
 }
 
 const PREFIXES: Readonly<Record<string, string>> = {
+  'arn:aws:states:::dynamodb:getItem': 'DynamoDB',
   'arn:aws:states:::dynamodb:updateItem': 'DynamoDB',
   'arn:aws:states:::aws-sdk:dynamodb:transactWriteItems': 'DynamoDb',
   'arn:aws:states:::aws-sdk:cognitoidentityprovider:deleteUserPoolClient': 'CognitoIdentityProvider',
@@ -576,6 +583,13 @@ export class WorkflowWorld {
     if (prefix === undefined) throw new Error(`No fake for the resource ${resource} of ${state}`);
     try {
       switch (resource) {
+        case 'arn:aws:states:::dynamodb:getItem':
+          // No Item member at all when the key is absent, as GetItem answers.
+          return {
+            ...(await this.table.getItemRequest(params)),
+            SdkHttpMetadata: { HttpStatusCode: 200 },
+            SdkResponseMetadata: { RequestId: randomUUID() },
+          };
         case 'arn:aws:states:::dynamodb:updateItem':
           // The optimized integration wraps the API result with the HTTP metadata of the call.
           return {

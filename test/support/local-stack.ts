@@ -18,6 +18,7 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { logger } from '../../lambdas/shared/logger';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../infra/local/stack';
+import type { LocalEndpoints } from '../../infra/local/walkthrough';
 
 export const TEST_PASSWORD = 'Correct-Horse-9-Battery';
 
@@ -41,6 +42,153 @@ export interface TestCredential {
   readonly scopes: readonly string[];
 }
 
+/**
+ * The client half of the harness: talks to a local stack through its endpoints only (HTTP API, Cognito through the
+ * SDK, the token endpoint), so it serves a stack in this process (startTestStack) and one in a child process
+ * (test/resilience) alike.
+ */
+export interface StackClient {
+  readonly cognito: CognitoIdentityProviderClient;
+  /** Every client secret the API returned. */
+  readonly secrets: string[];
+  api(method: string, path: string, token?: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
+  /** Signs up, confirms (running the post-confirmation trigger), optionally joins developers, signs in. */
+  createUser(username: string, options?: { developer?: boolean }): Promise<TestUser>;
+  signIn(username: string): Promise<string>;
+  /** POST /v1/credentials as the user; throws unless 201. */
+  createCredential(user: TestUser, scopes?: readonly string[]): Promise<TestCredential>;
+  /** The token endpoint (client credentials, HTTP Basic). */
+  tokenResponse(clientId: string, clientSecret: string, scope?: string): Promise<HttpResult>;
+  clientToken(clientId: string, clientSecret: string, scope?: string): Promise<string>;
+  /** Remembers a secret returned by a call the test made itself. */
+  recordSecret(secret: unknown): void;
+  /** A new Cognito SDK client (after the stack behind the endpoints restarted). */
+  renew(): void;
+  destroy(): void;
+}
+
+/** AWS SDK client settings for a local stack's endpoint. */
+export function localAwsConfig(endpoints: LocalEndpoints) {
+  return {
+    endpoint: endpoints.awsEndpoint,
+    region: endpoints.region,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
+}
+
+/** A StackClient for the stack whose endpoints `endpoints()` returns (read at each call: a restart may move them). */
+export function createStackClient(endpoints: () => LocalEndpoints, secrets: string[] = []): StackClient {
+  let cognito = new CognitoIdentityProviderClient(localAwsConfig(endpoints()));
+  const recordSecret = (secret: unknown) => {
+    if (typeof secret === 'string' && secret.length > 0 && !secrets.includes(secret)) secrets.push(secret);
+  };
+  const client: StackClient = {
+    get cognito() {
+      return cognito;
+    },
+    secrets,
+
+    async api(method, path, token, body, headers = {}) {
+      const h: Record<string, string> = { ...headers };
+      if (token) h['Authorization'] = `Bearer ${token}`;
+      if (body !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) {
+        h['Content-Type'] = 'application/json';
+      }
+      const res = await fetch(`${endpoints().apiUrl}${path}`, {
+        method,
+        headers: h,
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed && typeof parsed === 'object') recordSecret((parsed as { clientSecret?: unknown }).clientSecret);
+      return { status: res.status, body: parsed, headers: res.headers, text };
+    },
+
+    async signIn(username) {
+      const out = await cognito.send(
+        new InitiateAuthCommand({
+          ClientId: endpoints().uiClientId,
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          AuthParameters: { USERNAME: username, PASSWORD: TEST_PASSWORD },
+        }),
+      );
+      const token = out.AuthenticationResult?.AccessToken;
+      if (!token) throw new Error(`no access token for ${username}`);
+      return token;
+    },
+
+    async createUser(username, opts = {}) {
+      await cognito.send(
+        new SignUpCommand({
+          ClientId: endpoints().uiClientId,
+          Username: username,
+          Password: TEST_PASSWORD,
+          UserAttributes: [{ Name: 'email', Value: `${username}@example.com` }],
+        }),
+      );
+      await cognito.send(new AdminConfirmSignUpCommand({ UserPoolId: endpoints().userPoolId, Username: username }));
+      if (opts.developer) {
+        await cognito.send(
+          new AdminAddUserToGroupCommand({
+            UserPoolId: endpoints().userPoolId,
+            Username: username,
+            GroupName: endpoints().developersGroup,
+          }),
+        );
+      }
+      const token = await client.signIn(username);
+      const me = await client.api('GET', '/me', token);
+      if (me.status !== 200) throw new Error(`GET /me for ${username}: ${me.status} ${me.text}`);
+      return { username, userId: me.body.userId, token };
+    },
+
+    async createCredential(user, scopes = ['read', 'write']) {
+      const res = await client.api('POST', '/credentials', user.token, { scopes });
+      if (res.status !== 201) throw new Error(`create credential: ${res.status} ${res.text}`);
+      return { clientId: res.body.clientId, clientSecret: res.body.clientSecret, scopes };
+    },
+
+    async tokenResponse(clientId, clientSecret, scope) {
+      const form = new URLSearchParams({ grant_type: 'client_credentials' });
+      if (scope !== undefined) form.set('scope', scope);
+      const res = await fetch(endpoints().tokenUrl, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          Authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
+        },
+        body: form.toString(),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers, text };
+    },
+
+    async clientToken(clientId, clientSecret, scope) {
+      const res = await client.tokenResponse(clientId, clientSecret, scope);
+      if (res.status !== 200) throw new Error(`token endpoint: ${res.status} ${res.text}`);
+      return res.body.access_token as string;
+    },
+
+    recordSecret,
+
+    renew() {
+      cognito.destroy();
+      cognito = new CognitoIdentityProviderClient(localAwsConfig(endpoints()));
+    },
+
+    destroy() {
+      cognito.destroy();
+    },
+  };
+  return client;
+}
+
 export interface TestStack {
   readonly stack: LocalStack;
   readonly dataDir: string;
@@ -61,6 +209,8 @@ export interface TestStack {
   clientToken(clientId: string, clientSecret: string, scope?: string): Promise<string>;
   /** Remembers a secret returned by a call the test made itself. */
   recordSecret(secret: unknown): void;
+  /** The text of every place leakScan searches, by name: `executions`, `table`, `output`, `file:<path>`. */
+  leakPlaces(): Promise<Record<string, string>>;
   /** Every place that must never hold a secret, by name: events, executions, logs, table, data-dir files. */
   leakScan(): Promise<{ where: string; secret: string }[]>;
   restart(): Promise<void>;
@@ -102,16 +252,8 @@ export async function startTestStack(options: Omit<LocalStackOptions, 'port' | '
 
   let stack = await startLocalStack({ ...options, port: 0, dataDir, log });
   const port = stack.port;
-  const awsConfig = () => ({
-    endpoint: stack.endpoints.awsEndpoint,
-    region: stack.endpoints.region,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  let cognito = new CognitoIdentityProviderClient(awsConfig());
-
-  const recordSecret = (secret: unknown) => {
-    if (typeof secret === 'string' && secret.length > 0 && !secrets.includes(secret)) secrets.push(secret);
-  };
+  const awsConfig = () => localAwsConfig(stack.endpoints);
+  const client = createStackClient(() => stack.endpoints, secrets);
 
   const harness: TestStack = {
     get stack() {
@@ -124,99 +266,28 @@ export async function startTestStack(options: Omit<LocalStackOptions, 'port' | '
     output,
     secrets,
     get cognito() {
-      return cognito;
+      return client.cognito;
     },
-
-    async api(method, path, token, body, headers = {}) {
-      const h: Record<string, string> = { ...headers };
-      if (token) h['Authorization'] = `Bearer ${token}`;
-      if (body !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) {
-        h['Content-Type'] = 'application/json';
-      }
-      const res = await fetch(`${stack.endpoints.apiUrl}${path}`, {
-        method,
-        headers: h,
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      let parsed: unknown;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      if (parsed && typeof parsed === 'object') recordSecret((parsed as { clientSecret?: unknown }).clientSecret);
-      return { status: res.status, body: parsed, headers: res.headers, text };
-    },
-
-    async signIn(username) {
-      const out = await cognito.send(
-        new InitiateAuthCommand({
-          ClientId: stack.endpoints.uiClientId,
-          AuthFlow: 'USER_PASSWORD_AUTH',
-          AuthParameters: { USERNAME: username, PASSWORD: TEST_PASSWORD },
-        }),
-      );
-      const token = out.AuthenticationResult?.AccessToken;
-      if (!token) throw new Error(`no access token for ${username}`);
-      return token;
-    },
-
-    async createUser(username, opts = {}) {
-      await cognito.send(
-        new SignUpCommand({
-          ClientId: stack.endpoints.uiClientId,
-          Username: username,
-          Password: TEST_PASSWORD,
-          UserAttributes: [{ Name: 'email', Value: `${username}@example.com` }],
-        }),
-      );
-      await cognito.send(new AdminConfirmSignUpCommand({ UserPoolId: stack.endpoints.userPoolId, Username: username }));
-      if (opts.developer) {
-        await cognito.send(
-          new AdminAddUserToGroupCommand({
-            UserPoolId: stack.endpoints.userPoolId,
-            Username: username,
-            GroupName: stack.endpoints.developersGroup,
-          }),
-        );
-      }
-      const token = await harness.signIn(username);
-      const me = await harness.api('GET', '/me', token);
-      if (me.status !== 200) throw new Error(`GET /me for ${username}: ${me.status} ${me.text}`);
-      return { username, userId: me.body.userId, token };
-    },
-
-    async createCredential(user, scopes = ['read', 'write']) {
-      const res = await harness.api('POST', '/credentials', user.token, { scopes });
-      if (res.status !== 201) throw new Error(`create credential: ${res.status} ${res.text}`);
-      return { clientId: res.body.clientId, clientSecret: res.body.clientSecret, scopes };
-    },
-
-    async tokenResponse(clientId, clientSecret, scope) {
-      const form = new URLSearchParams({ grant_type: 'client_credentials' });
-      if (scope !== undefined) form.set('scope', scope);
-      const res = await fetch(stack.endpoints.tokenUrl, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/x-www-form-urlencoded',
-          Authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
-        },
-        body: form.toString(),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers, text };
-    },
-
-    async clientToken(clientId, clientSecret, scope) {
-      const res = await harness.tokenResponse(clientId, clientSecret, scope);
-      if (res.status !== 200) throw new Error(`token endpoint: ${res.status} ${res.text}`);
-      return res.body.access_token as string;
-    },
-
-    recordSecret,
+    api: (...args) => client.api(...args),
+    signIn: (username) => client.signIn(username),
+    createUser: (username, opts) => client.createUser(username, opts),
+    createCredential: (user, scopes) => client.createCredential(user, scopes),
+    tokenResponse: (clientId, clientSecret, scope) => client.tokenResponse(clientId, clientSecret, scope),
+    clientToken: (clientId, clientSecret, scope) => client.clientToken(clientId, clientSecret, scope),
+    recordSecret: (secret) => client.recordSecret(secret),
 
     async leakScan() {
+      const places = await harness.leakPlaces();
+      const hits: { where: string; secret: string }[] = [];
+      for (const secret of secrets) {
+        for (const [where, text] of Object.entries(places)) {
+          if (text.includes(secret)) hits.push({ where, secret: `${secret.slice(0, 4)}…` });
+        }
+      }
+      return hits;
+    },
+
+    async leakPlaces() {
       await stack.eventBridge.whenIdle();
       await stack.stepFunctions.flush();
       const sfn = new SFNClient(awsConfig());
@@ -246,13 +317,7 @@ export async function startTestStack(options: Omit<LocalStackOptions, 'port' | '
           output: output.join('\n'),
         };
         for (const file of filesUnder(dataDir)) places[`file:${file.slice(dataDir.length + 1)}`] = readFileSync(file, 'latin1');
-        const hits: { where: string; secret: string }[] = [];
-        for (const secret of secrets) {
-          for (const [where, text] of Object.entries(places)) {
-            if (text.includes(secret)) hits.push({ where, secret: `${secret.slice(0, 4)}…` });
-          }
-        }
-        return hits;
+        return places;
       } finally {
         sfn.destroy();
         dynamo.destroy();
@@ -262,12 +327,11 @@ export async function startTestStack(options: Omit<LocalStackOptions, 'port' | '
     async restart() {
       await stack.close();
       stack = await startLocalStack({ ...options, port, dataDir, log });
-      cognito.destroy();
-      cognito = new CognitoIdentityProviderClient(awsConfig());
+      client.renew();
     },
 
     async close() {
-      cognito.destroy();
+      client.destroy();
       await stack.close();
       for (const restore of restores) restore();
       logger.setLogLevel('SILENT');

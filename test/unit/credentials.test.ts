@@ -121,6 +121,8 @@ describe('POST /credentials', () => {
     [{ name: 'tab\there' }, 'body.name'],
     [{ name: 'zero\u200bwidth' }, 'body.name'],
     [['read'], 'body'],
+    [null, 'body'],
+    ['read', 'body'],
   ])('refuses the body %j naming %s, before any AWS call', async (body, field) => {
     world.addUser('alice');
     const result = await create('alice', body);
@@ -176,6 +178,28 @@ describe('POST /credentials', () => {
     expect(result.body).not.toContain(error); // the workflow's own error names stay internal
   });
 
+  it('answers a create that committed but could not publish its event with 201 and the secret, logging the gap', async () => {
+    const logs = captureLogs();
+    try {
+      // Prepare
+      const alice = world.addUser('alice');
+      world.scripts.push({ eventNotPublished: true });
+      // Act
+      const result = await create('alice', { name: 'ci' });
+      // Assess
+      expect(result.statusCode).toBe(201);
+      const body = IssuedCredential.parse(bodyOf(result));
+      expect(body.clientSecret).toBe(world.poolClients.get(body.clientId)?.secret);
+      expect(world.credential(alice, body.clientId)).toMatchObject({ status: 'active', operationId: world.startedInputs()[0]?.operationId });
+      const missing = logs.lines().filter((l) => l.includes('AUDIT EVENT MISSING'));
+      expect(missing).toHaveLength(1);
+      expect(missing[0]).toContain(body.clientId);
+      expect(logs.lines().join('\n')).not.toContain(body.clientSecret);
+    } finally {
+      logs.stop();
+    }
+  });
+
   it('tells the caller to retry when another change holds the user', async () => {
     world.addUser('alice');
     world.scripts.push({ failWith: 'Conflict' });
@@ -221,6 +245,64 @@ describe('POST /credentials', () => {
       const alice = world.addUser('alice');
       const first = await create('alice', { name: 'ci' }, { 'Idempotency-Key': 'order-7' });
       const again = await create('alice', { name: 'ci' }, { 'Idempotency-Key': 'order-7' });
+      expect(first.statusCode).toBe(201);
+      expect(again.statusCode).toBe(201);
+      expect(bodyOf(again)).toEqual(bodyOf(first));
+      expect(world.sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+      expect(world.user(alice)['activeCredentials']).toBe(1);
+    });
+
+    it('replays the first result for the same request, however its body is spelled', async () => {
+      world.addUser('alice');
+      const first = await create('alice', { name: 'ci', scopes: ['read'] }, { 'Idempotency-Key': 'order-8' });
+      const again = await create('alice', { scopes: ['read'], name: '  ci ' }, { 'Idempotency-Key': 'order-8' });
+      expect(again.statusCode).toBe(201);
+      expect(bodyOf(again)).toEqual(bodyOf(first));
+      expect(world.sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    });
+
+    it('refuses the same key with a different body with 422, without the first result or a new run', async () => {
+      world.addUser('alice');
+      world.maxCredentials = 2;
+      const first = await create('alice', { name: 'ci' }, { 'Idempotency-Key': 'order-9' });
+      const other = await create('alice', { name: 'deploy' }, { 'Idempotency-Key': 'order-9' });
+      expect(first.statusCode).toBe(201);
+      expect(other.statusCode).toBe(422);
+      expect(bodyOf(other).error.code).toBe('idempotency_key_reused');
+      expect(other.body).not.toContain(bodyOf(first).clientSecret);
+      expect(other.body).not.toContain(bodyOf(first).clientId);
+      expect(world.sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    });
+
+    it('keeps a key bound to its first request even after that request failed', async () => {
+      world.addUser('alice');
+      world.scripts.push({ failWith: 'Conflict' });
+      const first = await create('alice', { scopes: ['read'] }, { 'Idempotency-Key': 'k4' });
+      const other = await create('alice', { scopes: ['write'] }, { 'Idempotency-Key': 'k4' });
+      const same = await create('alice', { scopes: ['read'] }, { 'Idempotency-Key': 'k4' });
+      expect([first.statusCode, other.statusCode, same.statusCode]).toEqual([409, 422, 201]);
+      expect(world.startedNames().map((n) => n.slice(-2))).toEqual(['-0', '-1']);
+    });
+
+    it('refuses a concurrent request with the same key and a different body instead of handing it the other\'s result', async () => {
+      world.addUser('alice');
+      world.maxCredentials = 2;
+      world.scripts.push({ runningFor: 2 });
+      const [a, b] = await Promise.all([
+        create('alice', { name: 'one' }, { 'Idempotency-Key': 'race' }),
+        create('alice', { name: 'two' }, { 'Idempotency-Key': 'race' }),
+      ]);
+      expect([a.statusCode, b.statusCode]).toEqual([201, 422]);
+      expect(b.body).not.toContain(bodyOf(a).clientSecret);
+      expect(world.executions.size).toBe(1);
+    });
+
+    it('never starts a second run for a key whose run committed without publishing its event', async () => {
+      const alice = world.addUser('alice');
+      world.maxCredentials = 2;
+      world.scripts.push({ eventNotPublished: true });
+      const first = await create('alice', {}, { 'Idempotency-Key': 'k5' });
+      const again = await create('alice', {}, { 'Idempotency-Key': 'k5' });
       expect(first.statusCode).toBe(201);
       expect(again.statusCode).toBe(201);
       expect(bodyOf(again)).toEqual(bodyOf(first));
@@ -370,6 +452,39 @@ describe('POST /credentials/{clientId}/reset', () => {
     expect(bodyOf(result).error.field).toBe('body.clientSecret');
   });
 
+  it('refuses a JSON null body naming body, while no body at all keeps name and scopes', async () => {
+    const alice = world.addUser('alice');
+    const old = world.addCredential(alice);
+    const refused = await reset('alice', old, null);
+    expect(refused.statusCode).toBe(400);
+    expect(bodyOf(refused).error).toMatchObject({ code: 'validation_failed', field: 'body' });
+    expect(world.sfn.calls()).toHaveLength(0);
+    expect((await reset('alice', old)).statusCode).toBe(200);
+  });
+
+  it('answers a reset that committed but could not publish its event with the new pair, the old one revoked', async () => {
+    const alice = world.addUser('alice');
+    const old = world.addCredential(alice);
+    world.scripts.push({ eventNotPublished: true });
+    const result = await reset('alice', old);
+    expect(result.statusCode).toBe(200);
+    const body = ReissuedCredential.parse(bodyOf(result));
+    expect(body.previousClientId).toBe(old);
+    expect(body.clientSecret).toBe(world.poolClients.get(body.clientId)?.secret);
+    expect(world.credential(alice, old)?.['status']).toBe('revoked');
+  });
+
+  it('refuses a reset with a used key and different scopes with 422', async () => {
+    const alice = world.addUser('alice');
+    const old = world.addCredential(alice);
+    const first = await reset('alice', old, { scopes: ['read'] }, { 'Idempotency-Key': 'rotate-2' });
+    const other = await reset('alice', old, { scopes: ['write'] }, { 'Idempotency-Key': 'rotate-2' });
+    expect(first.statusCode).toBe(200);
+    expect(other.statusCode).toBe(422);
+    expect(bodyOf(other).error.code).toBe('idempotency_key_reused');
+    expect(other.body).not.toContain(bodyOf(first).clientSecret);
+  });
+
   it('maps a workflow NotFound (the credential went away meanwhile) to 404', async () => {
     const alice = world.addUser('alice');
     const old = world.addCredential(alice);
@@ -416,6 +531,14 @@ describe('DELETE /credentials/{clientId}', () => {
     expect((await revoke('alice', revoked)).statusCode).toBe(404);
     expect(world.credential(bob, bobs)?.['status']).toBe('active');
     expect(world.sfn.calls()).toHaveLength(0);
+  });
+
+  it('answers 204 to a revoke that committed but could not publish its event', async () => {
+    const alice = world.addUser('alice');
+    const clientId = world.addCredential(alice);
+    world.scripts.push({ eventNotPublished: true });
+    expect((await revoke('alice', clientId)).statusCode).toBe(204);
+    expect(world.credential(alice, clientId)?.['status']).toBe('revoked');
   });
 
   it('answers 204 again to a repeated revoke with the same key', async () => {

@@ -277,3 +277,117 @@ describe('validate', () => {
     expect(() => validate(schema, 'text')).toThrow(expect.objectContaining({ field: 'body' }));
   });
 });
+
+describe('CORS on handler responses', () => {
+  const APP = 'https://app.example.com';
+  const ADMIN = 'https://admin.example.com';
+  function corsSetup(origins: readonly string[] = [APP, ADMIN], overrides: Partial<Record<string, RouteImpl>> = {}) {
+    const ok: RouteImpl = async (req) => ({ status: req.route.status, body: { ok: true } });
+    const routes = { listNotes: ok, createNote: ok, getNote: ok, deleteNote: ok, ...overrides };
+    const lookup = new MapLookup({ alice: ALICE });
+    let reads = 0;
+    const handler = createApiHandler({
+      name: 'notes',
+      routes: routes as Record<string, RouteImpl>,
+      lookup: () => lookup,
+      corsOrigins: () => {
+        reads += 1;
+        return origins;
+      },
+    });
+    return { handler, reads: () => reads };
+  }
+
+  it.each([APP, ADMIN])('allows the listed origin %s to read the response, and only that one', async (origin) => {
+    // Prepare
+    const { handler } = corsSetup();
+    // Act
+    const result = await handler(apiEvent('listNotes', { claims: userClaims('alice'), headers: { Origin: origin } }));
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(result.headers).toMatchObject({ 'Access-Control-Allow-Origin': origin, Vary: 'Origin' });
+    expect(result.headers?.['Access-Control-Expose-Headers']).toContain('X-Request-Id');
+    expect(result.headers).not.toHaveProperty('Access-Control-Allow-Credentials');
+  });
+
+  it.each([
+    ['another site', 'https://evil.example'],
+    ['a listed origin with another port', 'https://app.example.com:8443'],
+    ['a listed origin with a trailing slash', `${APP}/`],
+    ['a listed origin over http', 'http://app.example.com'],
+    ['the null origin of a sandboxed page', 'null'],
+  ])('gives %s no Access-Control-Allow-Origin, but still Vary: Origin', async (_label, origin) => {
+    const { handler } = corsSetup();
+    const result = await handler(apiEvent('listNotes', { claims: userClaims('alice'), headers: { origin } }));
+    expect(result.headers).not.toHaveProperty('Access-Control-Allow-Origin');
+    expect(result.headers?.['Vary']).toBe('Origin');
+  });
+
+  it('allows the listed origin on error responses too, so the front end can read why', async () => {
+    const { handler } = corsSetup();
+    const result = await handler(apiEvent('listNotes', { claims: userClaims('mallory'), headers: { origin: APP } }));
+    expect(result.statusCode).toBe(401);
+    expect(result.headers?.['Access-Control-Allow-Origin']).toBe(APP);
+  });
+
+  it('keeps a Vary the route sets and adds Origin to it', async () => {
+    const { handler } = corsSetup([APP], {
+      listNotes: async () => ({ status: 200, body: [], headers: { Vary: 'Accept-Language' } }),
+    });
+    const result = await handler(apiEvent('listNotes', { claims: userClaims('alice'), headers: { Origin: APP } }));
+    expect(result.headers?.['Vary']).toBe('Accept-Language, Origin');
+  });
+
+  it('reads the allowed origins once, at the first request', async () => {
+    const { handler, reads } = corsSetup();
+    expect(reads()).toBe(0);
+    await handler(apiEvent('listNotes', { claims: userClaims('alice') }));
+    await handler(apiEvent('listNotes', { claims: userClaims('alice'), headers: { Origin: APP } }));
+    expect(reads()).toBe(1);
+  });
+
+  it('allows the origins of CORS_ALLOWED_ORIGINS when none are given', async () => {
+    // Prepare
+    const saved = process.env['CORS_ALLOWED_ORIGINS'];
+    process.env['CORS_ALLOWED_ORIGINS'] = `${ADMIN},http://localhost:5173`;
+    try {
+      const lookup = new MapLookup({ alice: ALICE });
+      const ok: RouteImpl = async () => ({ status: 200, body: {} });
+      const handler = createApiHandler({
+        name: 'notes',
+        routes: { listNotes: ok, createNote: ok, getNote: ok, deleteNote: ok },
+        lookup: () => lookup,
+      });
+      // Act
+      const allowed = await handler(apiEvent('listNotes', { claims: userClaims('alice'), headers: { Origin: 'http://localhost:5173' } }));
+      const refused = await handler(apiEvent('listNotes', { claims: userClaims('alice'), headers: { Origin: APP } }));
+      // Assess
+      expect(allowed.headers?.['Access-Control-Allow-Origin']).toBe('http://localhost:5173');
+      expect(refused.headers).not.toHaveProperty('Access-Control-Allow-Origin');
+    } finally {
+      if (saved === undefined) delete process.env['CORS_ALLOWED_ORIGINS'];
+      else process.env['CORS_ALLOWED_ORIGINS'] = saved;
+    }
+  });
+
+  it('answers an opaque 500 and allows no origin when the allowed origins are misconfigured', async () => {
+    const lookup = new MapLookup({ alice: ALICE });
+    const ok: RouteImpl = async () => ({ status: 200, body: {} });
+    const logs = captureLogs();
+    const handler = createApiHandler({
+      name: 'notes',
+      routes: { listNotes: ok, createNote: ok, getNote: ok, deleteNote: ok },
+      lookup: () => lookup,
+      corsOrigins: () => {
+        throw new Error('Invalid configuration: CORS_ALLOWED_ORIGINS.0: must be an origin');
+      },
+    });
+    const result = await handler(apiEvent('listNotes', { claims: userClaims('alice'), headers: { Origin: APP } }));
+    expect(result.statusCode).toBe(500);
+    expect(result.headers).not.toHaveProperty('Access-Control-Allow-Origin');
+    expect(JSON.stringify(bodyOf(result))).not.toContain('CORS_ALLOWED_ORIGINS');
+    const lines = logs.lines();
+    logs.stop();
+    expect(lines.some((l) => l.includes('CORS_ALLOWED_ORIGINS'))).toBe(true);
+  });
+});

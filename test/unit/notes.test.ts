@@ -132,6 +132,7 @@ describe('notes', () => {
     [{ text: 42 }, 'body.text'],
     [{}, 'body.text'],
     [undefined, 'body'],
+    [null, 'body'],
   ])('refuses the body %j', async (body, field) => {
     const result = await api()(apiEvent('createNote', { claims: asAlice, body }));
     expect(result.statusCode).toBe(400);

@@ -92,6 +92,18 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('documents 422 on exactly the routes that take an Idempotency-Key', () => {
+    for (const { route, op } of operations) {
+      const keyed = (op.parameters ?? []).some((p: any) => p.in === 'header' && p.name === 'Idempotency-Key');
+      expect(op.responses['422'] !== undefined, route.id).toBe(keyed);
+    }
+    expect(operations.filter(({ op }) => op.responses['422'] !== undefined).map(({ route }) => route.id).sort()).toEqual([
+      'createCredential',
+      'resetCredential',
+      'revokeCredential',
+    ]);
+  });
+
   it('describes error bodies with every error code', () => {
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).toEqual(Object.keys(ERROR_STATUS));
   });

@@ -1,7 +1,9 @@
 /**
  * The REST API, built from the route table (lambdas/shared/contract/routes.ts): one method per route on a Lambda
  * proxy integration of the route's handler, a Cognito user pool authorizer with the route's scopes on every
- * non-public method, and the gateway responses of lambdas/shared/contract/gateway-responses.ts.
+ * non-public method, the gateway responses of lambdas/shared/contract/gateway-responses.ts, and CORS for the
+ * browser front end (lambdas/shared/contract/cors.ts): a preflight answer on every resource and the CORS headers
+ * on every gateway response.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
@@ -9,9 +11,18 @@ import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { configSchema } from '../../../lambdas/shared/config';
+import {
+  CORS_ALLOW_HEADERS,
+  CORS_ALLOW_METHODS,
+  CORS_MAX_AGE_SECONDS,
+  type GatewayHeaderValue,
+  gatewayCorsHeaders,
+} from '../../../lambdas/shared/contract/cors';
 import { GATEWAY_RESPONSES, gatewayResponseBody } from '../../../lambdas/shared/contract/gateway-responses';
 import { API_STAGE } from '../../../lambdas/shared/contract/names';
 import { type ApiHandlerName, ROUTES, type RouteDef, routeScopes } from '../../../lambdas/shared/contract/routes';
+import { DEFAULT_CORS_ORIGINS } from '../../../lambdas/shared/contract/user-pool';
 
 export interface ProductApiProps {
   /** The pool whose access tokens the authorizer accepts. */
@@ -43,6 +54,12 @@ export interface ProductApiProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Browser origins allowed to call the API (CORS): exact `scheme://host[:port]` values. The API functions must
+   * get the same list (CORS_ALLOWED_ORIGINS) for their own responses.
+   * @default DEFAULT_CORS_ORIGINS (the origins of the UI client's default callback URLs)
+   */
+  readonly corsOrigins?: readonly string[];
 }
 
 /**
@@ -73,6 +90,13 @@ function staticValue(value: string): string {
   return `'${value}'`;
 }
 
+/** A gateway response header value as a parameter mapping: a quoted literal or `method.request.header.<name>`. */
+function mappingOf(value: GatewayHeaderValue): string {
+  if ('literal' in value) return staticValue(value.literal);
+  if (!/^[A-Za-z0-9-]+$/.test(value.requestHeader)) throw new Error(`Not a header name: ${value.requestHeader}`);
+  return `method.request.header.${value.requestHeader}`;
+}
+
 export class ProductApi extends Construct {
   readonly api: apigateway.RestApi;
   readonly authorizer: apigateway.CognitoUserPoolsAuthorizer;
@@ -80,8 +104,18 @@ export class ProductApi extends Construct {
   /** The method of each route, by route id. */
   readonly methods: Readonly<Record<string, apigateway.Method>>;
 
+  /** The browser origins the preflight and the gateway responses allow. */
+  readonly corsOrigins: readonly string[];
+
   constructor(scope: Construct, id: string, props: ProductApiProps) {
     super(scope, id);
+
+    // The functions' own config schema, so the API and the functions can never disagree on what an origin is.
+    const origins = configSchema.shape.CORS_ALLOWED_ORIGINS.safeParse((props.corsOrigins ?? DEFAULT_CORS_ORIGINS).join(','));
+    if (!origins.success) {
+      throw new Error(`corsOrigins: ${origins.error.issues[0]?.message ?? 'invalid'} (${(props.corsOrigins ?? []).join(', ')})`);
+    }
+    this.corsOrigins = origins.data;
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.accessLogRetention ?? logs.RetentionDays.THREE_MONTHS,
@@ -105,6 +139,14 @@ export class ProductApi extends Construct {
         metricsEnabled: true,
         throttlingRateLimit: props.throttlingRateLimit ?? 50,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+      },
+      // An OPTIONS method with a mock integration on every resource: browsers get their preflight answer without
+      // a token and without a function running.
+      defaultCorsPreflightOptions: {
+        allowOrigins: [...this.corsOrigins],
+        allowHeaders: [...CORS_ALLOW_HEADERS],
+        allowMethods: [...CORS_ALLOW_METHODS],
+        maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
       },
     });
 
@@ -135,11 +177,16 @@ export class ProductApi extends Construct {
     }
     this.methods = methods;
 
+    const corsHeaders = Object.entries(gatewayCorsHeaders(this.corsOrigins)).map(([h, v]) => [h, mappingOf(v)]);
     for (const [key, def] of Object.entries(GATEWAY_RESPONSES)) {
       this.api.addGatewayResponse(`GatewayResponse${key[0]?.toUpperCase()}${key.slice(1)}`, {
         type: apigateway.ResponseType.of(def.type),
-        statusCode: String(def.status),
-        responseHeaders: Object.fromEntries(Object.entries(def.headers).map(([h, v]) => [h, staticValue(v)])),
+        // Unset on DEFAULT_4XX/DEFAULT_5XX: there it would replace the status of every type not customised.
+        ...('status' in def ? { statusCode: String(def.status) } : {}),
+        responseHeaders: Object.fromEntries([
+          ...Object.entries(def.headers).map(([h, v]) => [h, staticValue(v)]),
+          ...corsHeaders,
+        ]),
         templates: { 'application/json': JSON.stringify(gatewayResponseBody(def)) },
       });
     }

@@ -11,15 +11,12 @@ import {
   RESOURCE_SCOPES,
   RESOURCE_SERVER_IDENTIFIER,
   RESOURCE_SERVER_NAME,
-  UI_CLIENT_NAME,
 } from '../../../lambdas/shared/contract/names';
 import {
   AUTO_VERIFIED_ATTRIBUTES,
-  DEFAULT_UI_CALLBACK_URLS,
-  DEFAULT_UI_LOGOUT_URLS,
   PASSWORD_POLICY,
   SIGN_IN_ALIASES,
-  UI_CLIENT_OAUTH_SCOPES,
+  UI_CLIENT,
 } from '../../../lambdas/shared/contract/user-pool';
 
 export interface UserDirectoryProps {
@@ -126,21 +123,7 @@ export class UserDirectory extends Construct {
       ),
     });
 
-    this.uiClient = this.userPool.addClient('UiClient', {
-      userPoolClientName: UI_CLIENT_NAME,
-      // A browser app cannot keep a secret; authorization code with PKCE protects the code instead.
-      generateSecret: false,
-      authFlows: { userPassword: true, userSrp: true },
-      oAuth: {
-        flows: { authorizationCodeGrant: true },
-        scopes: UI_CLIENT_OAUTH_SCOPES.map((scope) => cognito.OAuthScope.custom(scope)),
-        callbackUrls: [...(props.callbackUrls ?? DEFAULT_UI_CALLBACK_URLS)],
-        logoutUrls: [...(props.logoutUrls ?? DEFAULT_UI_LOGOUT_URLS)],
-      },
-      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
-      preventUserExistenceErrors: true,
-      enableTokenRevocation: true,
-    });
+    this.uiClient = this.userPool.addClient('UiClient', uiClientProps(props));
 
     this.domain = this.userPool.addDomain('Domain', {
       cognitoDomain: { domainPrefix: props.domainPrefix ?? `devaccess-${Stack.of(this).account}` },
@@ -172,4 +155,61 @@ export class UserDirectory extends Construct {
       });
     }
   }
+}
+
+const CDK_AUTH_FLOWS = {
+  ALLOW_USER_PASSWORD_AUTH: 'userPassword',
+  ALLOW_ADMIN_USER_PASSWORD_AUTH: 'adminUserPassword',
+  ALLOW_CUSTOM_AUTH: 'custom',
+  ALLOW_USER_SRP_AUTH: 'userSrp',
+  ALLOW_USER_AUTH: 'user',
+} as const satisfies Record<string, keyof cognito.AuthFlow>;
+
+const CDK_OAUTH_FLOWS = {
+  code: 'authorizationCodeGrant',
+  implicit: 'implicitCodeGrant',
+  client_credentials: 'clientCredentials',
+} as const satisfies Record<string, keyof cognito.OAuthFlows>;
+
+/**
+ * UI_CLIENT (Cognito's field names, which the local bootstrap sends as is) as UserPoolClient props. A setting the
+ * L2 construct cannot express fails the synth instead of silently deploying a different client.
+ */
+export function uiClientProps(props: Pick<UserDirectoryProps, 'callbackUrls' | 'logoutUrls'>): cognito.UserPoolClientOptions {
+  const authFlows: cognito.AuthFlow = {};
+  for (const flow of UI_CLIENT.ExplicitAuthFlows as readonly string[]) {
+    if (flow === 'ALLOW_REFRESH_TOKEN_AUTH') continue;
+    const key = CDK_AUTH_FLOWS[flow as keyof typeof CDK_AUTH_FLOWS];
+    if (!key) throw new Error(`UI_CLIENT auth flow ${flow} has no UserPoolClient equivalent`);
+    (authFlows as Record<string, boolean>)[key] = true;
+  }
+  // UserPoolClient adds ALLOW_REFRESH_TOKEN_AUTH to any non-empty flow list by itself and cannot leave it out.
+  if (!(UI_CLIENT.ExplicitAuthFlows as readonly string[]).includes('ALLOW_REFRESH_TOKEN_AUTH')) {
+    throw new Error('UI_CLIENT must allow ALLOW_REFRESH_TOKEN_AUTH: UserPoolClient always adds it');
+  }
+  const flows: cognito.OAuthFlows = {};
+  for (const flow of UI_CLIENT.AllowedOAuthFlows as readonly string[]) {
+    const key = CDK_OAUTH_FLOWS[flow as keyof typeof CDK_OAUTH_FLOWS];
+    if (!key) throw new Error(`UI_CLIENT OAuth flow ${flow} has no UserPoolClient equivalent`);
+    (flows as Record<string, boolean>)[key] = true;
+  }
+  if (!UI_CLIENT.AllowedOAuthFlowsUserPoolClient) throw new Error('UserPoolClient with OAuth settings always enables OAuth');
+  return {
+    userPoolClientName: UI_CLIENT.ClientName,
+    generateSecret: UI_CLIENT.GenerateSecret,
+    authFlows,
+    oAuth: {
+      flows,
+      scopes: UI_CLIENT.AllowedOAuthScopes.map((scope) => cognito.OAuthScope.custom(scope)),
+      callbackUrls: [...(props.callbackUrls ?? UI_CLIENT.CallbackURLs)],
+      logoutUrls: [...(props.logoutUrls ?? UI_CLIENT.LogoutURLs)],
+    },
+    supportedIdentityProviders: (UI_CLIENT.SupportedIdentityProviders as readonly string[]).map((name) =>
+      name === 'COGNITO'
+        ? cognito.UserPoolClientIdentityProvider.COGNITO
+        : cognito.UserPoolClientIdentityProvider.custom(name),
+    ),
+    preventUserExistenceErrors: UI_CLIENT.PreventUserExistenceErrors === 'ENABLED',
+    enableTokenRevocation: UI_CLIENT.EnableTokenRevocation,
+  };
 }

@@ -34,6 +34,32 @@ export interface AwsEndpointOptions {
   readonly maxBodyBytes?: number;
   /** Where unexpected service failures are reported (never to the client). @default console.error */
   readonly onInternalError?: (err: unknown, context: { target: string; requestId: string }) => void;
+  /** Runs around every JSON-protocol dispatch (fault injection, infra/local/faults.ts). @default none */
+  readonly interceptor?: DispatchInterceptor;
+}
+
+/** One JSON-protocol call, as a DispatchInterceptor sees it. */
+export interface InterceptedCall {
+  /** `X-Amz-Target` before the last dot, e.g. `DynamoDB_20120810`. */
+  readonly targetPrefix: string;
+  readonly action: string;
+  readonly input: Record<string, unknown>;
+}
+
+/**
+ * A hook before and after dispatch: it calls `dispatch` (or not) and returns its result, throws an
+ * AwsServiceError to answer with that error, or throws DroppedResponse to lose the response.
+ */
+export interface DispatchInterceptor {
+  intercept(call: InterceptedCall, dispatch: () => Promise<unknown>): Promise<unknown>;
+}
+
+/** Thrown by an interceptor: no response reaches the caller (`reset`: the connection is destroyed; `error`: a 500). */
+export class DroppedResponse extends Error {
+  override readonly name = 'DroppedResponse';
+  constructor(readonly mode: 'reset' | 'error') {
+    super(`response dropped (${mode})`);
+  }
 }
 
 interface Registered {
@@ -106,15 +132,23 @@ export function createAwsEndpoint(options: AwsEndpointOptions): HttpRoute {
         throw err;
       }
       const input = parseJsonObject(raw);
-      const result = await registered.service.handle(action, input, ctx);
+      const service = registered.service;
+      const dispatch = () => service.handle(action, input, ctx);
+      const result = await (options.interceptor
+        ? options.interceptor.intercept({ targetPrefix: prefix, action, input }, dispatch)
+        : dispatch());
       writeJson(res, 200, jsonVersion, result ?? {}, prefix);
     } catch (err) {
+      if (err instanceof DroppedResponse && err.mode === 'reset') {
+        res.destroy();
+        return;
+      }
       if (err instanceof AwsServiceError) {
         res.setHeader('x-amzn-ErrorType', err.type);
         writeJson(res, err.status, jsonVersion, { ...err.fields, __type: err.type, message: err.message }, prefix);
         return;
       }
-      reportInternal(err, { target, requestId });
+      if (!(err instanceof DroppedResponse)) reportInternal(err, { target, requestId });
       res.setHeader('x-amzn-ErrorType', 'InternalFailure');
       writeJson(
         res,

@@ -17,8 +17,12 @@ import { FUNCTIONS, type FunctionName } from '../../../lambdas/shared/contract/f
 import { readBody } from './endpoint';
 import type { HttpRoute } from './types';
 
-/** Lambda's synchronous invocation payload limit, request and response (6 MB). */
+/**
+ * Lambda's synchronous invocation payload limit, request and response (6 MB). On the request side it counts the
+ * whole event, so behind API Gateway (which takes bodies up to 10 MB) a body of a little under 6 MB is refused.
+ */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+const REQUEST_TOO_LARGE_MESSAGE = `Request must be smaller than ${MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation`;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MEMORY_MB = 256;
 
@@ -62,7 +66,11 @@ export interface LocalLambda {
   readonly functions: readonly LocalFunction[];
   /** The function a name, a full ARN or a partial ARN (`<account>:function:<name>`) designates, if any. */
   resolve(nameOrArn: string): LocalFunction | undefined;
-  /** Runs a function synchronously (RequestResponse). Throws ResourceNotFound only for an unknown function. */
+  /**
+   * Runs a function synchronously (RequestResponse). Throws, as Lambda's Invoke API fails, for an unknown function
+   * (ResourceNotFoundException) and for a payload over MAX_PAYLOAD_BYTES as JSON (RequestTooLargeException); the
+   * function's own failures are results.
+   */
   invoke(nameOrArn: string, payload: unknown, options?: InvokeOptions): Promise<InvokeResult>;
   /** The Lambda Invoke REST API. */
   readonly route: HttpRoute;
@@ -70,6 +78,15 @@ export interface LocalLambda {
 
 export class FunctionNotFoundError extends Error {
   override readonly name = 'ResourceNotFoundException';
+}
+
+/** Lambda's 413 for an Invoke payload over its limit; the function never runs. */
+export class RequestTooLargeError extends Error {
+  override readonly name = 'RequestTooLargeException';
+  readonly $metadata = { httpStatusCode: 413 };
+  constructor() {
+    super(REQUEST_TOO_LARGE_MESSAGE);
+  }
 }
 
 export function functionArn(name: string, region: string, accountId: string): string {
@@ -156,10 +173,13 @@ export function createLocalLambda(options: {
   async function invoke(nameOrArn: string, payload: unknown, invokeOptions: InvokeOptions = {}): Promise<InvokeResult> {
     const fn = resolve(nameOrArn);
     if (!fn) throw new FunctionNotFoundError(`Function not found: ${describeMissing(nameOrArn, options)}`);
+    // The payload crosses the wire as JSON: measured and round-tripped as such.
+    const text = JSON.stringify(payload === undefined ? {} : payload) ?? 'null';
+    if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) throw new RequestTooLargeError();
+    const event = JSON.parse(text) as unknown;
     const requestId = randomUUID();
     const timeoutMs = fn.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
-    const event = payload === undefined ? {} : (JSON.parse(JSON.stringify(payload)) as unknown);
 
     let handler: LambdaHandler;
     try {
@@ -222,7 +242,7 @@ export function createLocalLambda(options: {
     try {
       body = await readBody(req, MAX_PAYLOAD_BYTES);
     } catch {
-      writeRestError(res, 413, 'RequestTooLargeException', 'Request must be smaller than 6291456 bytes for the InvokeFunction operation');
+      writeRestError(res, 413, 'RequestTooLargeException', REQUEST_TOO_LARGE_MESSAGE);
       return true;
     }
     let payload: unknown = {};
@@ -247,9 +267,12 @@ export function createLocalLambda(options: {
     }
     if (invocationType === 'Event') {
       // Asynchronous invocation: accepted now, run later; errors go where Lambda would log them.
-      void invoke(name, payload).then((result) => {
-        if ('error' in result) console.error(`[lambda] async invocation of ${fn.name} failed:`, result.error.errorType);
-      });
+      void invoke(name, payload).then(
+        (result) => {
+          if ('error' in result) console.error(`[lambda] async invocation of ${fn.name} failed:`, result.error.errorType);
+        },
+        (err: unknown) => console.error(`[lambda] async invocation of ${fn.name} failed:`, (err as Error).name),
+      );
       res.statusCode = 202;
       res.end();
       return true;

@@ -32,11 +32,19 @@ export interface RequestHeaders {
   readonly multi: Record<string, string[]>;
 }
 
+/**
+ * A map keyed by client-chosen names (headers, query parameters). No prototype: a name such as `toString`,
+ * `constructor` or `__proto__` is an ordinary key, as it is to API Gateway, not an inherited member.
+ */
+function clientKeyed<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 /** Groups `rawHeaders` case-insensitively; `headers` keeps the last value, `multiValueHeaders` all of them. */
 export function groupRawHeaders(rawHeaders: readonly string[]): RequestHeaders {
   const names = new Map<string, string>();
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
+  const single = clientKeyed<string>();
+  const multi = clientKeyed<string[]>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const raw = rawHeaders[i] as string;
     const value = rawHeaders[i + 1] as string;
@@ -123,8 +131,8 @@ export function buildProxyEvent(input: ProxyEventInput): APIGatewayProxyEvent {
   }
 
   // Query parameters are URL-decoded; `queryStringParameters` keeps the last value of a repeated name.
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const query = clientKeyed<string>();
+  const multiQuery = clientKeyed<string[]>();
   for (const [name, value] of url.searchParams) {
     query[name] = value;
     (multiQuery[name] ??= []).push(value);

@@ -13,7 +13,7 @@ export interface FunctionDef {
   readonly config: readonly ConfigKey[];
 }
 
-export type FunctionName = ApiHandlerName | 'postConfirmation' | 'credentialTasks';
+export type FunctionName = ApiHandlerName | 'postConfirmation' | 'credentialTasks' | 'sweeper';
 
 // `as const satisfies`: every function is listed and well-formed, and `loadConfig(FUNCTIONS.x.config)` is typed
 // with exactly the keys that function gets (a handler reading a key it is not given fails to compile).
@@ -30,6 +30,7 @@ export const FUNCTIONS = {
       'TOKEN_URL',
       'WORKFLOW_WAIT_MS',
       'OPERATION_LOCK_SECONDS',
+      'CORS_ALLOWED_ORIGINS',
     ],
   },
   credentialTasks: {
@@ -45,21 +46,26 @@ export const FUNCTIONS = {
   profile: {
     entry: 'profile/handler.ts',
     description: 'GET /me: who the caller is',
-    config: ['IDENTITY_TABLE_NAME'],
+    config: ['IDENTITY_TABLE_NAME', 'CORS_ALLOWED_ORIGINS'],
   },
   notes: {
     entry: 'notes/handler.ts',
     description: 'Notes: sample per-user data',
-    config: ['IDENTITY_TABLE_NAME', 'NOTES_TABLE_NAME'],
+    config: ['IDENTITY_TABLE_NAME', 'NOTES_TABLE_NAME', 'CORS_ALLOWED_ORIGINS'],
   },
   announcements: {
     entry: 'announcements/handler.ts',
     description: 'Announcements: readable by any valid caller',
-    config: ['IDENTITY_TABLE_NAME'],
+    config: ['IDENTITY_TABLE_NAME', 'CORS_ALLOWED_ORIGINS'],
   },
   openapi: {
     entry: 'openapi/handler.ts',
     description: 'The public OpenAPI 3.1 document',
-    config: [],
+    config: ['CORS_ALLOWED_ORIGINS'],
+  },
+  sweeper: {
+    entry: 'sweeper/handler.ts',
+    description: 'Reconciliation sweeper: deletes credential app clients no active mapping names (scheduled)',
+    config: ['IDENTITY_TABLE_NAME', 'USER_POOL_ID', 'SWEEPER_GRACE_SECONDS'],
   },
 } as const satisfies Readonly<Record<FunctionName, FunctionDef>>;

@@ -54,6 +54,21 @@ export const MAX_BODY_BYTES = 16 * 1024;
 /** How long a credential operation holds the per-user lock before another operation may take it over. */
 export const OPERATION_LOCK_SECONDS = 300;
 
+/**
+ * Default of how long the credentials API waits for a workflow run before answering 503 (the run carries on).
+ * Below API Gateway's 29 s integration timeout, with room for reading the new secret afterwards.
+ */
+export const DEFAULT_WORKFLOW_WAIT_MS = 25_000;
+
+/**
+ * How old an unmapped credential client must be before the reconciliation sweeper deletes it. Longer than the
+ * credential workflow's TimeoutSeconds (600), so a client whose workflow may still commit it is never touched.
+ */
+export const DEFAULT_SWEEP_GRACE_SECONDS = 15 * 60;
+
+/** How often the sweeper runs on AWS (a scheduled rule), in minutes. */
+export const SWEEP_SCHEDULE_MINUTES = 15;
+
 /** Logical names of the state machines, one per `statemachines/<name>.asl.json`. */
 export const STATE_MACHINES = {
   credential: 'credential-workflow',

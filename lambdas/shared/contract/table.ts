@@ -11,6 +11,8 @@
  * | username lookup | `USERNAME#<username>`| `USERNAME`      | userId, username, createdAt                                     |
  * | client lookup   | `CLIENT#<clientId>`  | `CLIENT`        | clientId, userId, status, scopes, name, createdAt, revokedAt?   |
  * | credential      | `USER#<userId>`      | `CRED#<clientId>` | the same as the client lookup (the user's list, one Query)    |
+ * | sweep marker    | `SWEEP#<clientId>`   | `SWEEP`         | clientId, firstSeenAt (epoch ms): when the sweeper first saw an |
+ * |                 |                      |                 | unmapped credential client whose name carries no time          |
  *
  * The notes table (sample protected data) has `userId` (partition) and `noteId` (sort).
  */
@@ -21,6 +23,9 @@ export const USER_SK = 'USER';
 export const USERNAME_SK = 'USERNAME';
 export const CLIENT_SK = 'CLIENT';
 export const CRED_SK_PREFIX = 'CRED#';
+export const SWEEP_SK = 'SWEEP';
+export const CLIENT_PK_PREFIX = 'CLIENT#';
+export const SWEEP_PK_PREFIX = 'SWEEP#';
 
 export const userKey = (userId: string) => ({ pk: `USER#${userId}`, sk: USER_SK });
 export const usernameKey = (username: string) => ({ pk: `USERNAME#${username}`, sk: USERNAME_SK });
@@ -29,5 +34,7 @@ export const credentialKey = (userId: string, clientId: string) => ({
   pk: `USER#${userId}`,
   sk: `${CRED_SK_PREFIX}${clientId}`,
 });
+
+export const sweepMarkerKey = (clientId: string) => ({ pk: `${SWEEP_PK_PREFIX}${clientId}`, sk: SWEEP_SK });
 
 export type CredentialStatus = 'active' | 'revoked';

@@ -23,6 +23,12 @@ export interface CredentialWorkflowInput {
   readonly clientId?: string;
   /** Creation time of the new credential (ISO-8601). */
   readonly requestedAt: string;
+  /**
+   * Requests with an Idempotency-Key only: a hash of the request (operation, target, normalized body) the key was
+   * first used with. The workflow ignores it; the API compares it when the key comes back (a different request
+   * with a used key is refused, not answered with the first request's result).
+   */
+  readonly requestHash?: string;
 }
 
 /** Output of a successful execution. */
@@ -40,8 +46,12 @@ export interface CredentialWorkflowOutput {
  * Error names the workflow fails with (the `Error` of its Fail states); the API handler maps them to HTTP
  * statuses. `Conflict`: another operation holds the lock or changed the user first (409). `LimitExceeded`: the
  * user is at maxCredentialsPerUser (409). `NotFound`: the credential is not the user's or not active (404).
+ * `EventNotPublished`: the change IS committed (lock released, mapping written) and only its event is missing;
+ * the API answers it as the success it is, and a repeated request never starts another run for it.
+ * `Failed`: the change was not made (in the rare CommitUnconfirmed case: not known to be made; the sweeper
+ * removes its client if it was not); the request may be retried.
  */
-export const WORKFLOW_ERRORS = ['Conflict', 'LimitExceeded', 'NotFound', 'Failed'] as const;
+export const WORKFLOW_ERRORS = ['Conflict', 'LimitExceeded', 'NotFound', 'EventNotPublished', 'Failed'] as const;
 export type WorkflowError = (typeof WORKFLOW_ERRORS)[number];
 
 /** Payload of the CreateClient task (a Lambda function: the SDK response holds the secret, so it never leaves it). */

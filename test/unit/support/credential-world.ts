@@ -3,7 +3,8 @@
  * (FakeDynamo), the user pool (groups, app clients and their secrets) and Step Functions running a model of the
  * credential workflow. The model keeps the rules that matter to the API: the version check (Conflict), the cap
  * (LimitExceeded), ownership (NotFound), one client per successful create/reset, unique execution names.
- * Each execution can be scripted to stay RUNNING for a number of DescribeExecution calls or to fail.
+ * Each execution can be scripted to stay RUNNING for a number of DescribeExecution calls, to fail, or to commit
+ * and then fail with EventNotPublished.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
@@ -41,6 +42,8 @@ export interface ExecutionScript {
   readonly runningFor?: number;
   /** Fail with this Fail-state error instead of running the model. */
   readonly failWith?: string;
+  /** Apply the change, then fail with EventNotPublished (the event could not be published after the commit). */
+  readonly eventNotPublished?: boolean;
 }
 
 interface Execution {
@@ -247,6 +250,7 @@ export class CredentialWorld {
             scopes: input.scopes,
             eventId,
           };
+    if (script.eventNotPublished) return { status: 'FAILED', error: 'EventNotPublished' };
     return { status: 'SUCCEEDED', output: JSON.stringify(output) };
   }
 

@@ -3,9 +3,10 @@
  * endpoint), the OAuth 2.0 endpoints and hosted sign-in page (an HttpRoute), and what the local API gateway needs
  * to verify tokens as API Gateway's Cognito authorizer does (the issuer of a pool and its public JWKS).
  *
- * State persists under `<dataDir>/cognito/` (state.json and signing-key.json, written atomically), so a restart
- * keeps pools, users, groups, app clients, refresh tokens and the signing key; tokens issued before a restart
- * still verify after it. Authorization codes and NEW_PASSWORD_REQUIRED sessions live in memory (minutes long).
+ * State persists under `<dataDir>/cognito/` (state.json, signing-key.json and secret-key, written atomically), so
+ * a restart keeps pools, users, groups, app clients (secrets sealed, see secret-box.ts), refresh tokens and the
+ * signing key; tokens issued before a restart still verify after it. Authorization codes and
+ * NEW_PASSWORD_REQUIRED sessions live in memory (minutes long).
  */
 import { join } from 'node:path';
 import type { AwsJsonService, HttpRoute } from '../types';
@@ -14,6 +15,7 @@ import { createOAuthRoutes } from './oauth';
 import { createOutbox } from './outbox';
 import { TokenBucket } from './rate-limit';
 import { createCognitoService } from './service';
+import { SecretBox, sealClearSecrets } from './secret-box';
 import { type Jwks, SigningKey } from './signing';
 import { StateStore } from './store';
 import type { CognitoEmulatorOptions } from './types';
@@ -43,6 +45,9 @@ export async function createCognitoEmulator(opts: CognitoEmulatorOptions): Promi
   const dir = join(opts.dataDir, 'cognito');
   const store = await StateStore.open(dir);
   const key = await SigningKey.loadOrCreate(dir);
+  const secrets = await SecretBox.loadOrCreate(dir);
+  // A state file written before secrets were sealed is rewritten now, not at the next change.
+  if (sealClearSecrets(store.state, secrets) > 0) await store.persist();
   const model = new CognitoModel(
     {
       region: opts.region,
@@ -55,6 +60,7 @@ export async function createCognitoEmulator(opts: CognitoEmulatorOptions): Promi
     },
     store,
     key,
+    secrets,
   );
   // Throttling is wall-clock based on AWS, so it ignores `now` (which tests move to expire tokens and codes).
   const bucket = new TokenBucket(opts.clientWriteRatePerSecond ?? 5, () => performance.now());

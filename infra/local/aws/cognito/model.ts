@@ -11,6 +11,7 @@ import { USER_ADMIN_SCOPE } from '../../../../lambdas/shared/contract/names';
 import { AwsServiceError } from '../types';
 import { maskDestination, newConfirmationCode, newOpaqueToken, safeEqual, sha256Hex } from './ids';
 import { verifyPassword } from './passwords';
+import type { SecretBox } from './secret-box';
 import type { SigningKey } from './signing';
 import type { StateStore } from './store';
 import type {
@@ -100,7 +101,18 @@ export class CognitoModel {
     readonly opts: ResolvedOptions,
     readonly store: StateStore,
     readonly key: SigningKey,
+    private readonly secrets: SecretBox,
   ) {}
+
+  /** The client's secret in clear, for the moment it is needed (DescribeUserPoolClient, client authentication). */
+  clientSecret(client: ClientRecord): string | undefined {
+    return client.sealedSecret === undefined ? undefined : this.secrets.open(client.sealedSecret, client.clientId);
+  }
+
+  /** Seals a new client's secret for its record; state.json only ever sees this form. */
+  sealClientSecret(clientId: string, secret: string): string {
+    return this.secrets.seal(secret, clientId);
+  }
 
   get state() {
     return this.store.state;
@@ -189,14 +201,14 @@ export class CognitoModel {
 
   /** Cognito's SECRET_HASH: Base64(HMAC-SHA256(key = client secret, message = username + client id)). */
   checkSecretHash(client: ClientRecord, usernames: readonly string[], secretHash: string | undefined): void {
-    if (client.clientSecret === undefined) return;
+    const secret = this.clientSecret(client);
+    if (secret === undefined) return;
     if (secretHash === undefined || secretHash === '') {
       throw new AwsServiceError(
         'NotAuthorizedException',
         `Client ${client.clientId} is configured for secret but secret was not received`,
       );
     }
-    const secret = client.clientSecret;
     const ok = usernames.some((u) =>
       safeEqual(createHmac('sha256', secret).update(u + client.clientId).digest('base64'), secretHash),
     );

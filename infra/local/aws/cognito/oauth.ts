@@ -350,7 +350,7 @@ export function createOAuthRoutes(model: CognitoModel): HttpRoute {
     if (!id) throw new TokenError('invalid_client', 'Client authentication failed.');
     const found = model.findClient(id);
     if (!found) throw new TokenError('invalid_client', 'Client authentication failed.');
-    const expected = found.client.clientSecret;
+    const expected = model.clientSecret(found.client);
     // Public clients (no secret) authenticate by id alone; presenting a secret to one, or a wrong secret, fails.
     if (expected === undefined ? secret !== undefined && secret !== '' : secret === undefined || !safeEqual(secret, expected)) {
       throw new TokenError('invalid_client', 'Client authentication failed.');

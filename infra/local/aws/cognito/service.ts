@@ -152,7 +152,7 @@ export function createCognitoService(model: CognitoModel, clientWrites: TokenBuc
     UserPoolId: poolId,
     ClientName: c.clientName,
     ClientId: c.clientId,
-    ...(c.clientSecret !== undefined ? { ClientSecret: c.clientSecret } : {}),
+    ...(c.sealedSecret !== undefined ? { ClientSecret: model.clientSecret(c) } : {}),
     LastModifiedDate: seconds(c.lastModifiedAt),
     CreationDate: seconds(c.createdAt),
     ...structuredClone(c.settings),
@@ -637,7 +637,7 @@ export function createCognitoService(model: CognitoModel, clientWrites: TokenBuc
         createdAt: now,
         lastModifiedAt: now,
         settings,
-        ...(hasSecret ? { clientSecret: customSecret ?? newClientSecret() } : {}),
+        ...(hasSecret ? { sealedSecret: model.sealClientSecret(clientId, customSecret ?? newClientSecret()) } : {}),
       };
       pool.clients[clientId] = client;
       await model.persist();
@@ -660,7 +660,7 @@ export function createCognitoService(model: CognitoModel, clientWrites: TokenBuc
       r.done();
       const pool = model.pool(poolId);
       const client = model.poolClient(pool, clientId);
-      validateClientSettings(pool, settings, client.clientSecret !== undefined);
+      validateClientSettings(pool, settings, client.sealedSecret !== undefined);
       throttleClientWrite(poolId);
       // UpdateUserPoolClient replaces every setting: what the request leaves out goes back to its default.
       client.settings = settings;

@@ -1,8 +1,9 @@
 /**
  * Options of the local Cognito user pools emulation and the shape of its persisted state. The state is plain
- * JSON (written to `<dataDir>/cognito/state.json`); it never holds a password, a refresh token or a
- * confirmation code in clear: those are stored as scrypt or SHA-256 hashes. App-client secrets are stored as
- * they are, because DescribeUserPoolClient has to return them (Cognito does the same).
+ * JSON (written to `<dataDir>/cognito/state.json`); it never holds a password, a refresh token, a confirmation
+ * code or an app-client secret in clear: the first three are stored as scrypt or SHA-256 hashes; client secrets,
+ * which DescribeUserPoolClient has to return (Cognito does the same), are sealed with AES-256-GCM
+ * (secret-box.ts).
  */
 
 /** A confirmation code or invitation as it would be sent by email or SMS. */
@@ -104,7 +105,8 @@ export interface ClientRecord {
   /** Creation order within the emulator; the ListUserPoolClients cursor. */
   readonly seq: number;
   clientName: string;
-  clientSecret?: string;
+  /** The client secret sealed by SecretBox (bound to this client id); open it with CognitoModel.clientSecret. */
+  sealedSecret?: string;
   readonly createdAt: number;
   lastModifiedAt: number;
   /** The settings as the API echoes them (everything except id, name, secret and dates). */

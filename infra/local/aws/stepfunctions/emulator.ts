@@ -17,10 +17,19 @@
  * `.waitForTaskToken` (such tasks fail with States.Runtime), JSONata or variables (refused at creation);
  * `$$.State` within concurrent Map iterations is shared (see `instrument`).
  *
- * Restarts: executions cannot be resumed (the library keeps its position in memory only). An execution that was
- * RUNNING when the process stopped is closed at the next start as FAILED with error `States.Runtime` and cause
- * "local stack restarted during execution", recorded as an ExecutionFailed event at the end of its history, so
- * nothing stays RUNNING forever and a caller polling it sees a failure, not a hang.
+ * Restarts: an execution that was RUNNING when the process stopped (crash, SIGKILL or close()) is resumed at the
+ * next start (`onRestart: 'resume'`, the default): the history is on disk before every Task's side effect, so the
+ * top-level state it shows last entered is re-entered with the input it was entered with (./resume.ts says why
+ * that is sound and what cannot be resumed). The history records the restart with a local-only event, type
+ * `LocalExecutionResumed` (AWS has no such event: its executions never lose their position), with
+ * `localExecutionResumedEventDetails: { stateName, cause }`, followed by the re-entered state's events. Within the
+ * resumed run `$$.Execution.StartTime` is the time of the resume. The execution keeps its TimeoutSeconds counted
+ * from its original start, and a Wait state with Seconds only waits for what is left of it.
+ *
+ * An execution that cannot be resumed, or every interrupted execution with `onRestart: 'fail'`, is closed as
+ * FAILED with error `States.Runtime` and cause "local stack restarted during execution" (plus the reason when
+ * resuming was impossible), recorded as an ExecutionFailed event at the end of its history, so nothing stays
+ * RUNNING forever and a caller polling it sees a failure, not a hang.
  */
 import '../../stepfunctions/polyfill';
 import { createHash, randomUUID } from 'node:crypto';
@@ -37,6 +46,7 @@ import {
   type InvokeLambda,
 } from './integrations';
 import { assertValidName, executionArn, parseExecutionArn, parseStateMachineArn, stateMachineArn } from './names';
+import { planResume, type ResumePlan } from './resume';
 import { JsonStore } from './store';
 
 /** One entry of the library's event log (the type is not exported by name). */
@@ -67,6 +77,17 @@ export interface StepFunctionsEmulatorOptions {
   readonly retryIntervalMs?: number;
   /** Where persistence failures are reported. @default console.error */
   readonly onError?: (message: string, err: unknown) => void;
+  /**
+   * What happens to executions that were RUNNING when the previous process stopped: `resume` re-enters the state
+   * each was in (see ./resume.ts); `fail` closes them as FAILED with States.Runtime.
+   * @default 'resume'
+   */
+  readonly onRestart?: 'resume' | 'fail';
+  /**
+   * Resume interrupted executions only when `resumeInterrupted()` is called (the local stack calls it once the
+   * services their tasks call are listening). @default false (they resume as soon as the emulator is created)
+   */
+  readonly deferResume?: boolean;
 }
 
 export interface StepFunctionsEmulator {
@@ -76,8 +97,13 @@ export interface StepFunctionsEmulator {
   /** Resolves when every change so far is on disk. */
   flush(): Promise<void>;
   /**
-   * Stops the running executions without closing them (they stay RUNNING on disk and are failed at the next
-   * start, exactly as after a crash), releases the SDK clients and flushes to disk.
+   * Resumes (or, when impossible, fails) the executions that were RUNNING when the previous process stopped; a
+   * second call does nothing. Returns their ARNs with what happened to each.
+   */
+  resumeInterrupted(): Array<{ executionArn: string; outcome: 'resumed' | 'failed' }>;
+  /**
+   * Stops the running executions without closing them (they stay RUNNING on disk and are resumed, or failed with
+   * `onRestart: 'fail'`, at the next start, exactly as after a crash), releases the SDK clients and flushes to disk.
    */
   close(): Promise<void>;
 }
@@ -85,6 +111,8 @@ export interface StepFunctionsEmulator {
 /** The 256 KiB payload quota of Step Functions (execution input, state output). */
 const MAX_PAYLOAD_BYTES = 262_144;
 const RESTART_CAUSE = 'local stack restarted during execution';
+/** Local-only history event marking where a restarted execution carried on (see the module comment). */
+export const RESUMED_EVENT_TYPE = 'LocalExecutionResumed';
 const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 interface StateMachineRecord {
@@ -153,6 +181,8 @@ interface Runtime {
   currentState?: string;
   readonly enteredAt: Map<string, number>;
   readonly failedAttempts: Map<string, number>;
+  /** A resumed run's first state, which hands the recorded input on (not part of the definition or history). */
+  handOverState?: string;
 }
 
 const DEFAULT_LOGGING: JsonObject = { level: 'OFF', includeExecutionData: false };
@@ -240,6 +270,13 @@ function nextTurn(): Promise<void> {
  */
 const schemaValid = new Set<string>();
 
+/** A state name for a resumed run's hand-over state that no state of the definition has. */
+function resumeStateName(states: ReadonlyMap<string, StateDef>): string {
+  let name = 'LocalResume';
+  while (states.has(name)) name = `${name}_`;
+  return name;
+}
+
 function executionFile(arn: string): string {
   return `executions/${createHash('sha256').update(arn).digest('hex').slice(0, 40)}.json`;
 }
@@ -302,6 +339,7 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
   const maxHistoryEvents = options.maxHistoryEvents ?? 25_000;
   const maxClosedExecutions = options.maxClosedExecutions ?? 1000;
   const report = options.onError ?? ((message, err) => console.error(`[stepfunctions] ${message}`, err));
+  const onRestart = options.onRestart ?? 'resume';
   const store = new JsonStore(`${options.dataDir}/stepfunctions`, (err, path) => report(`could not write ${path}`, err));
   const integrations: Integrations = createIntegrations({
     region,
@@ -347,7 +385,6 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
   function load(): void {
     const machines = store.readSync('state-machines.json');
     if (Array.isArray(machines)) for (const m of machines as StateMachineRecord[]) stateMachines.set(m.arn, m);
-    const now = Date.now();
     for (const file of store.listSync('executions')) {
       let record: ExecutionRecord;
       try {
@@ -356,14 +393,7 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
         report(`skipping unreadable execution file ${file}`, err);
         continue;
       }
-      if (record.status === 'RUNNING') {
-        record.status = 'FAILED';
-        record.stopDate = now;
-        record.error = 'States.Runtime';
-        record.cause = RESTART_CAUSE;
-        pushEvent(record, 'ExecutionFailed', { executionFailedEventDetails: { error: record.error, cause: record.cause } }, now);
-        store.writeSync(executionFile(record.executionArn), record);
-      }
+      if (record.status === 'RUNNING') interrupted.push(record);
       executions.set(record.executionArn, record);
     }
     // Definitions no execution refers to any more (the executions were evicted) are dropped.
@@ -387,6 +417,57 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
     if (changed) store.writeSync('state-machines.json', [...stateMachines.values()]);
   }
 
+  /** Executions found RUNNING on disk at start, until resumeInterrupted() handles them. */
+  const interrupted: ExecutionRecord[] = [];
+  let interruptedHandled = false;
+
+  /** Closes an execution the restart interrupted, as FAILED (the behaviour when it cannot be resumed). */
+  function failInterrupted(record: ExecutionRecord, reason?: string): void {
+    const now = Date.now();
+    record.status = 'FAILED';
+    record.stopDate = now;
+    record.error = 'States.Runtime';
+    record.cause = reason === undefined ? RESTART_CAUSE : `${RESTART_CAUSE}; it could not be resumed: ${reason}`;
+    pushEvent(record, 'ExecutionFailed', { executionFailedEventDetails: { error: record.error, cause: record.cause } }, now);
+    store.writeSync(executionFile(record.executionArn), record);
+    for (const resolve of waiters.get(record.executionArn) ?? []) resolve('FAILED');
+    waiters.delete(record.executionArn);
+  }
+
+  function resumeInterrupted(): Array<{ executionArn: string; outcome: 'resumed' | 'failed' }> {
+    if (interruptedHandled) return [];
+    interruptedHandled = true;
+    const outcomes: Array<{ executionArn: string; outcome: 'resumed' | 'failed' }> = [];
+    for (const record of interrupted.splice(0)) {
+      // Stopped (StopExecution) while waiting to be resumed.
+      if (record.status !== 'RUNNING' || closing) continue;
+      if (onRestart === 'fail') {
+        failInterrupted(record);
+        outcomes.push({ executionArn: record.executionArn, outcome: 'failed' });
+        continue;
+      }
+      let plan: ResumePlan;
+      let definition: Definition | undefined;
+      try {
+        definition = JSON.parse(definitionText(record)) as Definition;
+        plan = planResume(definition, record.history, Date.now());
+      } catch (err) {
+        plan = { kind: 'impossible', reason: (err as Error).message };
+      }
+      if (plan.kind === 'impossible' || definition === undefined) {
+        failInterrupted(record, plan.kind === 'impossible' ? plan.reason : 'its definition is missing');
+        outcomes.push({ executionArn: record.executionArn, outcome: 'failed' });
+        continue;
+      }
+      const stateName = plan.kind === 'state' ? plan.state : definition.StartAt;
+      pushEvent(record, RESUMED_EVENT_TYPE, { localExecutionResumedEventDetails: { stateName, cause: RESTART_CAUSE } });
+      saveExecution(record);
+      launch(record, plan);
+      outcomes.push({ executionArn: record.executionArn, outcome: 'resumed' });
+    }
+    return outcomes;
+  }
+
   // ---- history ----
 
   function pushEvent(record: ExecutionRecord, type: string, details: Record<string, unknown>, timestamp = Date.now()): void {
@@ -397,7 +478,12 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
   }
 
   /** Appends an event to a running execution; at the history quota the execution fails instead. */
-  function append(record: ExecutionRecord, type: string, details: Record<string, unknown> = {}): void {
+  function append(
+    record: ExecutionRecord,
+    type: string,
+    details: Record<string, unknown> = {},
+    timestamp = Date.now(),
+  ): void {
     if (record.status !== 'RUNNING' || closing) return;
     if (record.history.length >= maxHistoryEvents - 1) {
       // The last slot is kept for the closing event.
@@ -409,7 +495,7 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
       rt?.abortRun();
       return;
     }
-    pushEvent(record, type, details);
+    pushEvent(record, type, details, timestamp);
     saveExecution(record);
   }
 
@@ -470,14 +556,20 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
 
   /** Maps one event of aws-local-stepfunctions' log to AWS history events. */
   function onLibraryEvent(record: ExecutionRecord, rt: Runtime, ev: EventLog): void {
+    if ('state' in ev && ev.state.name === rt.handOverState) return;
     switch (ev.type) {
       case 'StateEntered': {
         const { name, type } = ev.state;
         rt.failState = type === 'Fail' ? name : undefined;
         if (!rt.enteredAt.has(name)) rt.enteredAt.set(name, ev.timestamp);
-        append(record, `${type}StateEntered`, {
-          stateEnteredEventDetails: { name, input: json(ev.state.input), inputDetails: { truncated: false } },
-        });
+        // The history records the very entry time `$$.State.EnteredTime` showed, so a resume after a crash (which
+        // reads it back from here) re-sends byte-identical requests.
+        append(
+          record,
+          `${type}StateEntered`,
+          { stateEnteredEventDetails: { name, input: json(ev.state.input), inputDetails: { truncated: false } } },
+          rt.enteredAt.get(name),
+        );
         if (type === 'Parallel' || type === 'Map') {
           rt.failedComposites.delete(name);
           append(record, `${type}StateStarted`, type === 'Map' ? { mapStateStartedEventDetails: {} } : {});
@@ -580,6 +672,10 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
       append(record, 'TaskScheduled', { taskScheduledEventDetails: { ...taskId, region, parameters: json(input), ...timeouts } });
       append(record, 'TaskStarted', { taskStartedEventDetails: taskId });
     }
+    // The side effect must not get ahead of the history on disk: after a crash, the execution resumes at the
+    // state the disk shows, so this task is re-run (at least once) rather than silently skipped.
+    await store.writeDurably(executionFile(record.executionArn), () => record);
+    if (record.status !== 'RUNNING' || rt.controller.signal.aborted) throw new TaskRuntimeFailure('States.Runtime', 'The execution was stopped');
     try {
       const result = await integrations.run(target, input, {
         stateMachineArn: record.stateMachineArn,
@@ -615,9 +711,23 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
 
   // ---- executions ----
 
-  function launch(record: ExecutionRecord): void {
+  /**
+   * Runs an execution in the background: a new one from StartAt; a resumed one (`plan` given) from the state its
+   * plan names. A resumed run starts at a local Task state that hands that state's recorded input on, so the
+   * library's context still holds the execution's own input; the events of that hand-over state are not recorded.
+   */
+  function launch(record: ExecutionRecord, plan?: Exclude<ResumePlan, { kind: 'impossible' }>): void {
     const definition = JSON.parse(definitionText(record)) as Definition;
     const states = indexStates(definition);
+    let timeoutSeconds = definition.TimeoutSeconds;
+    if (plan !== undefined && timeoutSeconds !== undefined) {
+      // The execution's timeout counts from its original start, restarts included.
+      timeoutSeconds = (record.startDate + timeoutSeconds * 1000 - Date.now()) / 1000;
+      if (timeoutSeconds <= 0) {
+        finish(record, 'TIMED_OUT', { error: 'States.Timeout' });
+        return;
+      }
+    }
     const rt: Runtime = {
       controller: new AbortController(),
       abortRun: () => undefined,
@@ -633,7 +743,37 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
     for (const [name, state] of states) {
       if (state.Type === 'Task') handlers[name] = (input) => runTask(record, rt, name, state, input);
     }
-    const machine = new StateMachine(instrument(definition, rt) as unknown as StateMachineDefinition, {
+    let runnable: Definition = instrument(definition, rt);
+    if (timeoutSeconds !== undefined) runnable = { ...runnable, TimeoutSeconds: timeoutSeconds };
+    const waitTimeOverrides: Record<string, number> = {};
+    if (plan?.kind === 'state') {
+      // The resumed state carries on its interrupted entry: `$$.State.EnteredTime` keeps the original time (as
+      // across retries), so a re-run task sends the very request it sent before the crash, and a request made
+      // idempotent by a token (TransactWriteItems' ClientRequestToken) matches its first send instead of being
+      // refused as a different request with the same token.
+      rt.enteredAt.set(plan.state, plan.enteredAt);
+      rt.handOverState = resumeStateName(states);
+      const input = plan.input;
+      handlers[rt.handOverState] = () => Promise.resolve(input);
+      runnable = {
+        ...runnable,
+        StartAt: rt.handOverState,
+        States: { ...runnable.States, [rt.handOverState]: { Type: 'Task', Resource: 'local:resume', Next: plan.state } },
+      };
+      if (plan.waitMs !== undefined) {
+        // Only the re-entered wait is shortened; a later visit of the same Wait state waits in full.
+        let pending = true;
+        Object.defineProperty(waitTimeOverrides, plan.state, {
+          enumerable: true,
+          get: () => {
+            if (!pending) return undefined;
+            pending = false;
+            return plan.waitMs;
+          },
+        });
+      }
+    }
+    const machine = new StateMachine(runnable as unknown as StateMachineDefinition, {
       validationOptions: { noValidate: true },
     });
     const machineName = parseStateMachineArn(record.stateMachineArn).name;
@@ -642,7 +782,7 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
       for (const [name, state] of states) if (Array.isArray(state['Retry'])) retryIntervalOverrides[name] = options.retryIntervalMs;
     }
     const run = machine.run(JSON.parse(record.input) as Parameters<StateMachine['run']>[0], {
-      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides, waitTimeOverrides },
       noThrowOnAbort: true,
       context: {
         Execution: { Id: record.executionArn, Name: record.name, RoleArn: record.roleArn, RedriveCount: 0 },
@@ -890,9 +1030,12 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
         record.startDate,
       );
       executions.set(arn, record);
-      saveExecution(record);
-      launch(record);
-      return { executionArn: arn, startDate: seconds(record.startDate) };
+      // On disk before it runs, as AWS records an execution before StartExecution answers: a crash after this
+      // point resumes it instead of losing it.
+      return store.writeDurably(executionFile(arn), () => record).then(() => {
+        if (record.status === 'RUNNING' && !closing) launch(record);
+        return { executionArn: arn, startDate: seconds(record.startDate) };
+      });
     },
 
     DescribeExecution(input) {
@@ -997,6 +1140,7 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
   };
 
   load();
+  if (!options.deferResume) queueMicrotask(() => resumeInterrupted());
 
   return {
     service: {
@@ -1020,6 +1164,7 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
       });
     },
     flush: () => store.flush(),
+    resumeInterrupted,
     async close() {
       if (closing) return;
       closing = true;

@@ -76,6 +76,16 @@ export class JsonStore {
     this.enqueue(relative, 'write', produce);
   }
 
+  /**
+   * Queues the write like `write`, and resolves once a write that started after this call has reached the disk
+   * (writes to one file are serialized, so the one queued here, or one queued just before and not yet started,
+   * captures the state as it is now).
+   */
+  async writeDurably(relative: string, produce: () => unknown): Promise<void> {
+    this.enqueue(relative, 'write', produce);
+    await this.pending.get(this.path(relative))?.chain;
+  }
+
   delete(relative: string): void {
     this.enqueue(relative, 'delete', () => undefined);
   }

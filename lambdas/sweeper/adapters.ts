@@ -1,0 +1,175 @@
+/**
+ * The AWS side of the sweeper: the user pool's app clients (ListUserPoolClients, DeleteUserPoolClient; never
+ * DescribeUserPoolClient, which returns secrets) and the identity table (mappings, sweep markers).
+ */
+import {
+  type CognitoIdentityProviderClient,
+  DeleteUserPoolClientCommand,
+  ListUserPoolClientsCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { awsErrorName } from '../shared/aws-errors';
+import { CLIENT_PK_PREFIX, SWEEP_PK_PREFIX, clientKey, credentialKey, sweepMarkerKey, userKey } from '../shared/contract/table';
+import type { ClientMapping, PoolClient, SweepMarker, SweeperPool, SweeperStore } from './core';
+
+/** ListUserPoolClients returns at most 60 clients a page. */
+const CLIENTS_PAGE_SIZE = 60;
+
+export class CognitoPool implements SweeperPool {
+  constructor(
+    private readonly client: CognitoIdentityProviderClient,
+    private readonly userPoolId: string,
+  ) {}
+
+  async *listClients(): AsyncIterable<readonly PoolClient[]> {
+    let nextToken: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListUserPoolClientsCommand({ UserPoolId: this.userPoolId, MaxResults: CLIENTS_PAGE_SIZE, NextToken: nextToken }),
+      );
+      yield (out.UserPoolClients ?? []).flatMap((c) =>
+        typeof c.ClientId === 'string' && typeof c.ClientName === 'string'
+          ? [{ clientId: c.ClientId, clientName: c.ClientName }]
+          : [],
+      );
+      nextToken = out.NextToken;
+    } while (nextToken);
+  }
+
+  async deleteClient(clientId: string): Promise<'deleted' | 'gone'> {
+    try {
+      await this.client.send(new DeleteUserPoolClientCommand({ UserPoolId: this.userPoolId, ClientId: clientId }));
+      return 'deleted';
+    } catch (err) {
+      if (awsErrorName(err) === 'ResourceNotFoundException') return 'gone';
+      throw err;
+    }
+  }
+}
+
+export class DynamoSweeperStore implements SweeperStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async clientMapping(clientId: string): Promise<ClientMapping | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: clientKey(clientId), ConsistentRead: true }),
+    );
+    return toMapping(out.Item);
+  }
+
+  async scan(): Promise<{ activeMappings: ClientMapping[]; markers: SweepMarker[] }> {
+    const activeMappings: ClientMapping[] = [];
+    const markers: SweepMarker[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          FilterExpression: '(begins_with(pk, :client) AND #status = :active) OR begins_with(pk, :sweep)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':client': CLIENT_PK_PREFIX, ':active': 'active', ':sweep': SWEEP_PK_PREFIX },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const pk = item['pk'];
+        if (typeof pk !== 'string') continue;
+        if (pk.startsWith(SWEEP_PK_PREFIX)) {
+          const firstSeenAt = item['firstSeenAt'];
+          if (typeof firstSeenAt === 'number') markers.push({ clientId: pk.slice(SWEEP_PK_PREFIX.length), firstSeenAt });
+        } else {
+          const mapping = toMapping(item);
+          if (mapping?.status === 'active') activeMappings.push(mapping);
+        }
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return { activeMappings, markers };
+  }
+
+  async markFirstSeen(clientId: string, nowMs: number): Promise<{ firstSeenAt: number; created: boolean }> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...sweepMarkerKey(clientId), type: 'sweep-marker', clientId, firstSeenAt: nowMs },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { firstSeenAt: nowMs, created: true };
+    } catch (err) {
+      if (awsErrorName(err) !== 'ConditionalCheckFailedException') throw err;
+      const out = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: sweepMarkerKey(clientId), ConsistentRead: true }),
+      );
+      const firstSeenAt = out.Item?.['firstSeenAt'];
+      // A marker that vanished between the two calls: another run just deleted the client; count it as new.
+      return typeof firstSeenAt === 'number' ? { firstSeenAt, created: false } : { firstSeenAt: nowMs, created: true };
+    }
+  }
+
+  async forget(clientId: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: sweepMarkerKey(clientId) }));
+  }
+
+  async revokeMissingClient(mapping: ClientMapping, nowIso: string): Promise<'revoked' | 'changed'> {
+    const stillActive = {
+      ConditionExpression: '#status = :active AND userId = :userId',
+      UpdateExpression: 'SET #status = :revoked, revokedAt = :now, revokedReason = :reason',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':active': 'active',
+        ':revoked': 'revoked',
+        ':userId': mapping.userId,
+        ':now': nowIso,
+        ':reason': 'client-missing',
+      },
+    };
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: { TableName: this.tableName, Key: clientKey(mapping.clientId), ...stillActive } },
+            { Update: { TableName: this.tableName, Key: credentialKey(mapping.userId, mapping.clientId), ...stillActive } },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: userKey(mapping.userId),
+                UpdateExpression: 'SET activeCredentials = activeCredentials - :one',
+                ConditionExpression: 'activeCredentials > :zero',
+                ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
+              },
+            },
+          ],
+        }),
+      );
+      return 'revoked';
+    } catch (err) {
+      if (awsErrorName(err) === 'TransactionCanceledException') return 'changed';
+      throw err;
+    }
+  }
+}
+
+function toMapping(item: Record<string, unknown> | undefined): ClientMapping | undefined {
+  if (!item) return undefined;
+  const { clientId, userId, status, createdAt } = item;
+  if (typeof clientId !== 'string' || typeof userId !== 'string') return undefined;
+  return {
+    clientId,
+    userId,
+    status: status === 'active' ? 'active' : 'revoked',
+    ...(typeof createdAt === 'string' ? { createdAt } : {}),
+  };
+}

@@ -1,0 +1,321 @@
+/**
+ * The reconciliation sweeper (invariant I4, both ways). Nothing here calls AWS: the pool and the table are ports
+ * (./adapters.ts implements them with the SDK).
+ *
+ * 1. Credential clients nobody can use: a Cognito app client named `devaccess-<userId>-<operationId>` whose
+ *    CLIENT# mapping is missing, revoked, or names another user. They come from a workflow that created the client
+ *    and then failed to commit (a lost response, a crash, a compensation that itself failed) or from a reset/revoke
+ *    whose delete of the old client was deferred. The resolver already refuses their tokens; deleting them stops
+ *    them minting new ones and keeps the pool under its app-client quota. Only clients older than the grace age are
+ *    deleted, so a workflow that is still running (it times out after 600 s) never loses the client it is about to
+ *    commit. The age comes from the operation id in the name (a UUIDv7); a name without one gets a first-seen
+ *    marker in the table and is deleted by a later run, once the marker is older than the grace age.
+ * 2. Active mappings whose client no longer exists in the pool (deleted by hand, or a pool restored from backup):
+ *    marked revoked, with the user's active count, in one conditional transaction, so the user's list says so and
+ *    every API answer about the credential agrees.
+ *
+ * Safe to run concurrently with workflows: the active mappings are read BEFORE the pool is listed, and a client is
+ * only ever deleted after its mapping has been revoked (reset/revoke commit first, then delete), so a mapping seen
+ * active whose client is missing from the later listing really has lost its client. Idempotent: a second run
+ * finds nothing left to do. Throttling-aware: deletes are paced below Cognito's ~5 client writes per second per
+ * pool (shared with the workflow's creates), and a throttled delete backs off, then leaves the rest to the next
+ * run. Logs ids and counts only; the pool listing holds no secrets.
+ */
+import type { Clock } from '../shared/clock';
+import { CREDENTIAL_CLIENT_NAME_PREFIX } from '../shared/contract/names';
+import { isThrottlingError } from '../shared/aws-errors';
+import { uuidv7Time } from '../shared/uuidv7';
+
+/** One app client as ListUserPoolClients lists it. */
+export interface PoolClient {
+  readonly clientId: string;
+  readonly clientName: string;
+}
+
+export interface SweeperPool {
+  /** Every app client of the pool, page by page. */
+  listClients(): AsyncIterable<readonly PoolClient[]>;
+  /** Deletes an app client; `'gone'` when it no longer exists. Throws AWS errors (throttling included) as they are. */
+  deleteClient(clientId: string): Promise<'deleted' | 'gone'>;
+}
+
+export interface ClientMapping {
+  readonly clientId: string;
+  readonly userId: string;
+  readonly status: 'active' | 'revoked';
+  /** ISO-8601 creation time of the credential. */
+  readonly createdAt?: string;
+}
+
+export interface SweepMarker {
+  readonly clientId: string;
+  readonly firstSeenAt: number;
+}
+
+export interface SweeperStore {
+  /** The CLIENT# mapping of a client (strongly consistent), or `undefined`. */
+  clientMapping(clientId: string): Promise<ClientMapping | undefined>;
+  /** One pass over the table: every active CLIENT# mapping and every sweep marker. */
+  scan(): Promise<{ readonly activeMappings: readonly ClientMapping[]; readonly markers: readonly SweepMarker[] }>;
+  /** Records that the sweeper first saw this client now, unless a marker exists; returns the marker in force. */
+  markFirstSeen(clientId: string, nowMs: number): Promise<{ readonly firstSeenAt: number; readonly created: boolean }>;
+  forget(clientId: string): Promise<void>;
+  /**
+   * Marks an active mapping revoked (CLIENT# and CRED# items, the user's active count) if it is still active and
+   * still this user's; `'changed'` when a condition failed (someone else changed it first).
+   */
+  revokeMissingClient(mapping: ClientMapping, nowIso: string): Promise<'revoked' | 'changed'>;
+}
+
+export interface SweeperSettings {
+  /** Minimum age, in milliseconds, of an unmapped client before it is deleted. */
+  readonly graceMs: number;
+  /** Pace of deletes; Cognito allows about 5 client writes per second per pool, shared with the workflow. */
+  readonly deletesPerSecond: number;
+  /** Back-off waits after a throttled delete; when they run out, the rest waits for the next run. */
+  readonly throttleBackoffMs: readonly number[];
+}
+
+export const DEFAULT_SWEEPER_SETTINGS: Omit<SweeperSettings, 'graceMs'> = {
+  deletesPerSecond: 2,
+  throttleBackoffMs: [1000, 2000, 4000],
+};
+
+/** A client time this far ahead of the sweeper's clock is not trusted as an age (the marker decides instead). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+export interface SweeperLog {
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
+  error(message: string, fields: Record<string, unknown>): void;
+}
+
+export interface SweeperDeps {
+  readonly pool: SweeperPool;
+  readonly store: SweeperStore;
+  readonly clock: Clock;
+  readonly settings: SweeperSettings;
+  readonly log: SweeperLog;
+  /** Milliseconds this run may still take (Lambda's remaining time); the sweep stops deleting close to it. */
+  readonly remainingMs?: () => number;
+}
+
+/** Why a client was (or would be) deleted. */
+export type OrphanReason = 'unmapped' | 'revoked' | 'other-owner';
+
+export interface SweepReport {
+  /** App clients in the pool (all of them, the UI client included). */
+  readonly poolClients: number;
+  /** Of those, the ones named like a credential client. */
+  readonly credentialClients: number;
+  /** Credential clients with an active mapping of the user their name names. */
+  readonly mapped: number;
+  readonly deleted: readonly { readonly clientId: string; readonly reason: OrphanReason }[];
+  /** Unmapped, but younger than the grace age (a workflow may still commit them). */
+  readonly tooYoung: readonly string[];
+  /** Unmapped, name without a time: a first-seen marker was written; a later run deletes them. */
+  readonly marked: readonly string[];
+  /** Deletes that failed (or were not attempted because the run was throttled or out of time). */
+  readonly failed: readonly string[];
+  /** Active mappings whose client no longer exists, now marked revoked. */
+  readonly revokedMappings: readonly { readonly clientId: string; readonly userId: string }[];
+  /** Markers removed because their client is gone or mapped again. */
+  readonly markersCleared: number;
+  /** The run stopped deleting early (throttled beyond its back-off, or out of time). */
+  readonly incomplete: boolean;
+}
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const CREDENTIAL_NAME = new RegExp(`^${escapeRegExp(CREDENTIAL_CLIENT_NAME_PREFIX)}(${UUID})-(${UUID})$`);
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The user and operation a credential client's name records, or `undefined` for any other client (the UI client
+ * `devaccess-ui` shares the prefix, so the whole shape is checked, not just the prefix).
+ */
+export function parseCredentialClientName(
+  name: string,
+): { readonly userId: string; readonly operationId: string; readonly createdAtMs?: number } | undefined {
+  const m = CREDENTIAL_NAME.exec(name);
+  if (!m) return undefined;
+  const userId = m[1] as string;
+  const operationId = m[2] as string;
+  const createdAtMs = uuidv7Time(operationId);
+  return { userId, operationId, ...(createdAtMs === undefined ? {} : { createdAtMs }) };
+}
+
+/** Runs one sweep. Never throws for one client's failure; throws only when the pool or the table cannot be read. */
+export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
+  const { clock, settings, log } = deps;
+  const startedAt = clock.now();
+
+  // Order matters (see the module comment): mappings first, then the pool.
+  const { activeMappings, markers } = await deps.store.scan();
+  const poolClients: PoolClient[] = [];
+  for await (const page of deps.pool.listClients()) poolClients.push(...page);
+  const inPool = new Set(poolClients.map((c) => c.clientId));
+  const markerOf = new Map(markers.map((m) => [m.clientId, m]));
+
+  let credentialClients = 0;
+  let mapped = 0;
+  const candidates: { clientId: string; reason: OrphanReason }[] = [];
+  const tooYoung: string[] = [];
+  const marked: string[] = [];
+  const keepMarkers = new Set<string>();
+
+  for (const client of poolClients) {
+    const parsed = parseCredentialClientName(client.clientName);
+    if (!parsed) continue;
+    credentialClients += 1;
+    const mapping = await deps.store.clientMapping(client.clientId);
+    if (mapping?.status === 'active' && mapping.userId === parsed.userId) {
+      mapped += 1;
+      continue;
+    }
+    const reason: OrphanReason = !mapping ? 'unmapped' : mapping.status !== 'active' ? 'revoked' : 'other-owner';
+    const now = clock.now();
+    let bornAt = parsed.createdAtMs;
+    if (bornAt === undefined || bornAt > now + MAX_CLOCK_SKEW_MS) {
+      const marker = markerOf.get(client.clientId) ?? (await deps.store.markFirstSeen(client.clientId, now));
+      keepMarkers.add(client.clientId);
+      if ('created' in marker && marker.created) {
+        marked.push(client.clientId);
+        continue; // first sighting: its age is unknown until a later run
+      }
+      bornAt = marker.firstSeenAt;
+    }
+    if (now - bornAt < settings.graceMs) {
+      tooYoung.push(client.clientId);
+      continue;
+    }
+    candidates.push({ clientId: client.clientId, reason });
+  }
+
+  const deleted: { clientId: string; reason: OrphanReason }[] = [];
+  const failed: string[] = [];
+  let incomplete = false;
+  const pauseMs = Math.ceil(1000 / Math.max(settings.deletesPerSecond, 0.01));
+  for (const [index, candidate] of candidates.entries()) {
+    if (incomplete || (deps.remainingMs !== undefined && deps.remainingMs() < 5000)) {
+      incomplete = true;
+      failed.push(candidate.clientId);
+      continue;
+    }
+    if (index > 0) await clock.sleep(pauseMs);
+    const outcome = await deleteWithBackoff(deps, candidate.clientId);
+    if (outcome === 'throttled') {
+      incomplete = true;
+      failed.push(candidate.clientId);
+      continue;
+    }
+    if (outcome === 'failed') {
+      failed.push(candidate.clientId);
+      continue;
+    }
+    deleted.push(candidate);
+    inPool.delete(candidate.clientId);
+    if (markerOf.has(candidate.clientId) || keepMarkers.has(candidate.clientId)) {
+      await forgetQuietly(deps, candidate.clientId);
+      keepMarkers.delete(candidate.clientId);
+      markerOf.delete(candidate.clientId);
+    }
+  }
+
+  // I4 the other way: an active mapping whose client is gone.
+  const revokedMappings: { clientId: string; userId: string }[] = [];
+  const nowIso = new Date(clock.now()).toISOString();
+  for (const mapping of activeMappings) {
+    if (inPool.has(mapping.clientId)) continue;
+    const createdAt = mapping.createdAt === undefined ? Number.NaN : Date.parse(mapping.createdAt);
+    // A mapping younger than the grace age is left for the next run (belt and braces on top of the ordering).
+    if (Number.isFinite(createdAt) && startedAt - createdAt < settings.graceMs) continue;
+    try {
+      const result = await deps.store.revokeMissingClient(mapping, nowIso);
+      if (result === 'revoked') {
+        revokedMappings.push({ clientId: mapping.clientId, userId: mapping.userId });
+        log.warn('active credential without an app client marked revoked', {
+          clientId: mapping.clientId,
+          userId: mapping.userId,
+        });
+      } else {
+        log.info('credential without an app client changed meanwhile; left as it is', { clientId: mapping.clientId });
+      }
+    } catch (err) {
+      log.error('could not mark a credential without an app client revoked', {
+        clientId: mapping.clientId,
+        userId: mapping.userId,
+        errorName: (err as { name?: unknown }).name,
+      });
+    }
+  }
+
+  // Markers whose client is gone (deleted by anyone) or mapped again are dropped.
+  let markersCleared = 0;
+  for (const marker of markerOf.values()) {
+    if (keepMarkers.has(marker.clientId)) continue;
+    if (await forgetQuietly(deps, marker.clientId)) markersCleared += 1;
+  }
+
+  const report: SweepReport = {
+    poolClients: poolClients.length,
+    credentialClients,
+    mapped,
+    deleted,
+    tooYoung,
+    marked,
+    failed,
+    revokedMappings,
+    markersCleared,
+    incomplete,
+  };
+  log.info('sweep finished', {
+    poolClients: report.poolClients,
+    credentialClients,
+    mapped,
+    deleted: deleted.length,
+    deletedClientIds: deleted.map((d) => d.clientId),
+    tooYoung: tooYoung.length,
+    marked: marked.length,
+    failed: failed.length,
+    revokedMappings: revokedMappings.length,
+    markersCleared,
+    incomplete,
+    durationMs: clock.now() - startedAt,
+  });
+  return report;
+}
+
+async function deleteWithBackoff(deps: SweeperDeps, clientId: string): Promise<'deleted' | 'gone' | 'throttled' | 'failed'> {
+  const waits = deps.settings.throttleBackoffMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await deps.pool.deleteClient(clientId);
+    } catch (err) {
+      const errorName = (err as { name?: unknown }).name;
+      if (isThrottlingError(err)) {
+        const wait = waits[attempt];
+        if (wait === undefined) {
+          deps.log.warn('sweeper throttled; the remaining clients wait for the next run', { clientId });
+          return 'throttled';
+        }
+        await deps.clock.sleep(wait);
+        continue;
+      }
+      deps.log.error('could not delete an orphaned credential client', { clientId, errorName });
+      return 'failed';
+    }
+  }
+}
+
+async function forgetQuietly(deps: SweeperDeps, clientId: string): Promise<boolean> {
+  try {
+    await deps.store.forget(clientId);
+    return true;
+  } catch (err) {
+    deps.log.warn('could not remove a sweep marker', { clientId, errorName: (err as { name?: unknown }).name });
+    return false;
+  }
+}

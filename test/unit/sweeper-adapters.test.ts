@@ -1,0 +1,198 @@
+/**
+ * The sweeper's AWS adapters (lambdas/sweeper/adapters.ts) against mocked SDK clients: the requests they send
+ * (pagination, conditions, the revoke transaction) and how they read AWS errors. The operation ids of the
+ * credential workflow (lambdas/shared/uuidv7.ts), whose time the sweeper reads, are tested here too.
+ */
+import {
+  CognitoIdentityProviderClient,
+  DeleteUserPoolClientCommand,
+  DescribeUserPoolClientCommand,
+  ListUserPoolClientsCommand,
+  ResourceNotFoundException,
+  TooManyRequestsException,
+} from '@aws-sdk/client-cognito-identity-provider';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { uuidv7, uuidv7Time } from '../../lambdas/shared/uuidv7';
+import { CognitoPool, DynamoSweeperStore } from '../../lambdas/sweeper/adapters';
+
+const POOL_ID = 'us-east-1_Test1';
+const TABLE = 'identity';
+const cognito = mockClient(CognitoIdentityProviderClient);
+const dynamo = mockClient(DynamoDBDocumentClient);
+
+afterEach(() => {
+  cognito.reset();
+  dynamo.reset();
+});
+
+const pool = () => new CognitoPool(new CognitoIdentityProviderClient({ region: 'us-east-1' }), POOL_ID);
+const store = () => new DynamoSweeperStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), TABLE);
+
+describe('CognitoPool', () => {
+  it('lists every page of app clients, 60 at a time', async () => {
+    // Prepare
+    cognito
+      .on(ListUserPoolClientsCommand)
+      .resolvesOnce({ UserPoolClients: [{ ClientId: 'a', ClientName: 'one' }], NextToken: 'next' })
+      .resolvesOnce({ UserPoolClients: [{ ClientId: 'b', ClientName: 'two' }, { ClientId: 'c' }] });
+    // Act
+    const pages = [];
+    for await (const page of pool().listClients()) pages.push(page);
+    // Assess
+    expect(pages).toEqual([[{ clientId: 'a', clientName: 'one' }], [{ clientId: 'b', clientName: 'two' }]]);
+    const inputs = cognito.commandCalls(ListUserPoolClientsCommand).map((c) => c.args[0].input);
+    expect(inputs).toEqual([
+      { UserPoolId: POOL_ID, MaxResults: 60, NextToken: undefined },
+      { UserPoolId: POOL_ID, MaxResults: 60, NextToken: 'next' },
+    ]);
+  });
+
+  it('deletes a client, and counts one already gone as gone', async () => {
+    // Prepare
+    cognito
+      .on(DeleteUserPoolClientCommand)
+      .resolvesOnce({})
+      .rejectsOnce(new ResourceNotFoundException({ message: 'no such client', $metadata: {} }));
+    // Act
+    const outcomes = [await pool().deleteClient('a'), await pool().deleteClient('b')];
+    // Assess
+    expect(outcomes).toEqual(['deleted', 'gone']);
+    expect(cognito.commandCalls(DeleteUserPoolClientCommand)[0]?.args[0].input).toEqual({ UserPoolId: POOL_ID, ClientId: 'a' });
+  });
+
+  it('lets throttling through to the sweep, which paces itself', async () => {
+    cognito.on(DeleteUserPoolClientCommand).rejects(new TooManyRequestsException({ message: 'slow', $metadata: {} }));
+    await expect(pool().deleteClient('a')).rejects.toMatchObject({ name: 'TooManyRequestsException' });
+  });
+
+  it('never asks Cognito to describe a client (that answer holds the secret)', async () => {
+    cognito.on(ListUserPoolClientsCommand).resolves({ UserPoolClients: [{ ClientId: 'a', ClientName: 'x' }] });
+    for await (const _page of pool().listClients()) void _page;
+    await pool().deleteClient('a');
+    expect(cognito.commandCalls(DescribeUserPoolClientCommand)).toHaveLength(0);
+  });
+});
+
+describe('DynamoSweeperStore', () => {
+  it('reads a mapping with a strongly consistent read', async () => {
+    // Prepare
+    dynamo.on(GetCommand).resolves({ Item: { clientId: 'a', userId: 'u', status: 'active', createdAt: '2026-12-01T00:00:00.000Z' } });
+    // Act
+    const mapping = await store().clientMapping('a');
+    // Assess
+    expect(mapping).toEqual({ clientId: 'a', userId: 'u', status: 'active', createdAt: '2026-12-01T00:00:00.000Z' });
+    expect(dynamo.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'CLIENT#a', sk: 'CLIENT' },
+      ConsistentRead: true,
+    });
+  });
+
+  it('scans every page for active mappings and sweep markers', async () => {
+    // Prepare
+    dynamo
+      .on(ScanCommand)
+      .resolvesOnce({
+        Items: [
+          { pk: 'CLIENT#a', sk: 'CLIENT', clientId: 'a', userId: 'u', status: 'active' },
+          { pk: 'SWEEP#b', sk: 'SWEEP', clientId: 'b', firstSeenAt: 5 },
+        ],
+        LastEvaluatedKey: { pk: 'SWEEP#b', sk: 'SWEEP' },
+      })
+      .resolvesOnce({ Items: [{ pk: 'CLIENT#c', sk: 'CLIENT', clientId: 'c', userId: 'v', status: 'revoked' }] });
+    // Act
+    const result = await store().scan();
+    // Assess
+    expect(result).toEqual({ activeMappings: [{ clientId: 'a', userId: 'u', status: 'active' }], markers: [{ clientId: 'b', firstSeenAt: 5 }] });
+    const inputs = dynamo.commandCalls(ScanCommand).map((c) => c.args[0].input);
+    expect(inputs[0]).toMatchObject({ TableName: TABLE, ConsistentRead: true, ExclusiveStartKey: undefined });
+    expect(inputs[1]?.ExclusiveStartKey).toEqual({ pk: 'SWEEP#b', sk: 'SWEEP' });
+  });
+
+  it('writes a first-seen marker only where none exists, and returns the one in force otherwise', async () => {
+    // Prepare
+    dynamo
+      .on(PutCommand)
+      .resolvesOnce({})
+      .rejectsOnce(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
+    dynamo.on(GetCommand).resolves({ Item: { firstSeenAt: 1000 } });
+    // Act
+    const created = await store().markFirstSeen('a', 2000);
+    const existing = await store().markFirstSeen('a', 3000);
+    // Assess
+    expect(created).toEqual({ firstSeenAt: 2000, created: true });
+    expect(existing).toEqual({ firstSeenAt: 1000, created: false });
+    expect(dynamo.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Item: { pk: 'SWEEP#a', sk: 'SWEEP', type: 'sweep-marker', clientId: 'a', firstSeenAt: 2000 },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+  });
+
+  it('revokes a mapping, its credential item and the user\'s count in one conditional transaction', async () => {
+    // Prepare
+    dynamo.on(TransactWriteCommand).resolves({});
+    // Act
+    const result = await store().revokeMissingClient({ clientId: 'a', userId: 'u', status: 'active' }, '2026-12-01T00:00:00.000Z');
+    // Assess
+    expect(result).toBe('revoked');
+    const items = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items.map((i) => i.Update?.Key)).toEqual([
+      { pk: 'CLIENT#a', sk: 'CLIENT' },
+      { pk: 'USER#u', sk: 'CRED#a' },
+      { pk: 'USER#u', sk: 'USER' },
+    ]);
+    expect(items[0]?.Update?.ConditionExpression).toBe('#status = :active AND userId = :userId');
+    expect(items[1]?.Update?.ConditionExpression).toBe('#status = :active AND userId = :userId');
+    expect(items[2]?.Update?.UpdateExpression).toBe('SET activeCredentials = activeCredentials - :one');
+    expect(items[2]?.Update?.ConditionExpression).toBe('activeCredentials > :zero');
+  });
+
+  it('reports a mapping someone changed first as changed', async () => {
+    dynamo.on(TransactWriteCommand).rejects(new TransactionCanceledException({ message: 'cancelled', $metadata: {} }));
+    await expect(store().revokeMissingClient({ clientId: 'a', userId: 'u', status: 'active' }, 'now')).resolves.toBe('changed');
+  });
+});
+
+describe('uuidv7', () => {
+  it('makes RFC 9562 version-7 ids that carry the time they were made', () => {
+    const at = Date.parse('2026-12-01T12:34:56.789Z');
+    const id = uuidv7(at);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(uuidv7Time(id)).toBe(at);
+  });
+
+  it('sorts ids by the time they were made', () => {
+    const ids = [3, 1, 2].map((i) => uuidv7(1_800_000_000_000 + i * 1000));
+    expect([...ids].sort()).toEqual([ids[1], ids[2], ids[0]]);
+  });
+
+  it('differs for two ids of the same millisecond', () => {
+    expect(uuidv7(1_800_000_000_000)).not.toBe(uuidv7(1_800_000_000_000));
+  });
+
+  it('reads no time from anything but a lower-case v7', () => {
+    expect(uuidv7Time(crypto.randomUUID())).toBeUndefined();
+    expect(uuidv7Time(uuidv7(5).toUpperCase())).toBeUndefined();
+    expect(uuidv7Time('not-a-uuid')).toBeUndefined();
+  });
+
+  it('refuses a time it cannot hold in 48 bits', () => {
+    expect(() => uuidv7(-1)).toThrow(RangeError);
+    expect(() => uuidv7(2 ** 48)).toThrow(RangeError);
+    expect(() => uuidv7(1.5)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,430 @@
+/**
+ * The reconciliation sweeper's rules (lambdas/sweeper/core.ts) over in-memory fakes of the pool and the table, with
+ * a clock the test moves: what is deleted and why, what is left alone, the grace age, first-seen markers, pacing
+ * and throttling, and the other direction of I4 (an active mapping whose client is gone).
+ */
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../../lambdas/shared/clock';
+import {
+  type ClientMapping,
+  type PoolClient,
+  type SweepMarker,
+  type SweeperDeps,
+  type SweeperStore,
+  type SweeperPool,
+  MAX_CLOCK_SKEW_MS,
+  parseCredentialClientName,
+  sweep,
+} from '../../lambdas/sweeper/core';
+import { uuidv7 } from '../../lambdas/shared/uuidv7';
+
+const MINUTE = 60_000;
+const GRACE = 15 * MINUTE;
+const T0 = Date.parse('2026-12-01T12:00:00.000Z');
+
+class FakeClock implements Clock {
+  readonly sleeps: number[] = [];
+  constructor(public nowMs: number) {}
+  now(): number {
+    return this.nowMs;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    this.nowMs += ms;
+  }
+}
+
+class FakePool implements SweeperPool {
+  readonly clients = new Map<string, string>();
+  readonly deletes: string[] = [];
+  /** Errors the next deletes throw, in order. */
+  readonly failures: unknown[] = [];
+  pageSize = 2;
+  constructor(private readonly calls: string[]) {}
+
+  add(name: string, clientId = randomUUID().replaceAll('-', '').slice(0, 26)): string {
+    this.clients.set(clientId, name);
+    return clientId;
+  }
+
+  async *listClients(): AsyncIterable<readonly PoolClient[]> {
+    this.calls.push('listClients');
+    const all = [...this.clients].map(([clientId, clientName]) => ({ clientId, clientName }));
+    for (let i = 0; i < all.length; i += this.pageSize) yield all.slice(i, i + this.pageSize);
+  }
+
+  async deleteClient(clientId: string): Promise<'deleted' | 'gone'> {
+    this.deletes.push(clientId);
+    const failure = this.failures.shift();
+    if (failure !== undefined) throw failure;
+    return this.clients.delete(clientId) ? 'deleted' : 'gone';
+  }
+}
+
+class FakeStore implements SweeperStore {
+  readonly mappings = new Map<string, ClientMapping>();
+  readonly markers = new Map<string, number>();
+  readonly revoked: string[] = [];
+  readonly activeCounts = new Map<string, number>();
+  constructor(private readonly calls: string[]) {}
+
+  map(clientId: string, userId: string, status: 'active' | 'revoked' = 'active', createdAt = new Date(T0 - 60 * MINUTE).toISOString()) {
+    this.mappings.set(clientId, { clientId, userId, status, createdAt });
+    if (status === 'active') this.activeCounts.set(userId, (this.activeCounts.get(userId) ?? 0) + 1);
+  }
+
+  async clientMapping(clientId: string) {
+    return this.mappings.get(clientId);
+  }
+
+  async scan() {
+    this.calls.push('scan');
+    return {
+      activeMappings: [...this.mappings.values()].filter((m) => m.status === 'active'),
+      markers: [...this.markers].map(([clientId, firstSeenAt]): SweepMarker => ({ clientId, firstSeenAt })),
+    };
+  }
+
+  async markFirstSeen(clientId: string, nowMs: number) {
+    const existing = this.markers.get(clientId);
+    if (existing !== undefined) return { firstSeenAt: existing, created: false };
+    this.markers.set(clientId, nowMs);
+    return { firstSeenAt: nowMs, created: true };
+  }
+
+  async forget(clientId: string) {
+    this.markers.delete(clientId);
+  }
+
+  async revokeMissingClient(mapping: ClientMapping) {
+    const current = this.mappings.get(mapping.clientId);
+    if (current?.status !== 'active' || current.userId !== mapping.userId) return 'changed' as const;
+    this.mappings.set(mapping.clientId, { ...current, status: 'revoked' });
+    this.activeCounts.set(mapping.userId, (this.activeCounts.get(mapping.userId) ?? 0) - 1);
+    this.revoked.push(mapping.clientId);
+    return 'revoked' as const;
+  }
+}
+
+const throttled = () => Object.assign(new Error('Too many requests'), { name: 'TooManyRequestsException' });
+
+let calls: string[];
+let clock: FakeClock;
+let pool: FakePool;
+let store: FakeStore;
+let logs: { level: string; message: string; fields: Record<string, unknown> }[];
+
+function deps(overrides: Partial<SweeperDeps> = {}): SweeperDeps {
+  const log = (level: string) => (message: string, fields: Record<string, unknown>) => logs.push({ level, message, fields });
+  return {
+    pool,
+    store,
+    clock,
+    settings: { graceMs: GRACE, deletesPerSecond: 2, throttleBackoffMs: [1000, 2000] },
+    log: { info: log('info'), warn: log('warn'), error: log('error') },
+    ...overrides,
+  };
+}
+
+/** A credential client's name for a user, made at `madeAt` (a v7 operation id carries the time). */
+const nameAt = (userId: string, madeAt: number) => `devaccess-${userId}-${uuidv7(madeAt)}`;
+
+beforeEach(() => {
+  calls = [];
+  clock = new FakeClock(T0);
+  pool = new FakePool(calls);
+  store = new FakeStore(calls);
+  logs = [];
+});
+
+describe('parseCredentialClientName', () => {
+  it('reads the user, the operation and the time of a credential client name', () => {
+    const userId = randomUUID();
+    const operationId = uuidv7(T0);
+    expect(parseCredentialClientName(`devaccess-${userId}-${operationId}`)).toEqual({ userId, operationId, createdAtMs: T0 });
+  });
+
+  it('reads no time from a name whose operation id is not a UUIDv7', () => {
+    const parsed = parseCredentialClientName(`devaccess-${randomUUID()}-${randomUUID()}`);
+    expect(parsed).toBeDefined();
+    expect(parsed?.createdAtMs).toBeUndefined();
+  });
+
+  it.each([
+    ['the UI client', 'devaccess-ui'],
+    ['a name with one id', `devaccess-${randomUUID()}`],
+    ['another prefix', `other-${randomUUID()}-${randomUUID()}`],
+    ['upper-case ids', `devaccess-${randomUUID().toUpperCase()}-${randomUUID()}`],
+    ['a suffix', `devaccess-${randomUUID()}-${randomUUID()}-copy`],
+  ])('refuses %s', (_what, name) => {
+    expect(parseCredentialClientName(name)).toBeUndefined();
+  });
+});
+
+describe('sweep: orphaned credential clients', () => {
+  it('deletes a client no mapping names once it is older than the grace age', async () => {
+    // Prepare
+    const orphan = pool.add(nameAt(randomUUID(), T0 - GRACE - 1));
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.deleted).toEqual([{ clientId: orphan, reason: 'unmapped' }]);
+    expect(pool.clients.has(orphan)).toBe(false);
+  });
+
+  it('deletes a client whose mapping is revoked, and one whose mapping names another user', async () => {
+    // Prepare
+    const userId = randomUUID();
+    const revoked = pool.add(nameAt(userId, T0 - GRACE - 1));
+    store.map(revoked, userId, 'revoked');
+    const foreign = pool.add(nameAt(userId, T0 - GRACE - 1));
+    store.map(foreign, randomUUID());
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.deleted).toEqual([
+      { clientId: revoked, reason: 'revoked' },
+      { clientId: foreign, reason: 'other-owner' },
+    ]);
+  });
+
+  it('keeps a client with an active mapping of the user its name names, however old', async () => {
+    // Prepare
+    const userId = randomUUID();
+    const live = pool.add(nameAt(userId, T0 - 365 * 24 * 60 * MINUTE));
+    store.map(live, userId);
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report).toMatchObject({ credentialClients: 1, mapped: 1, deleted: [] });
+    expect(pool.deletes).toEqual([]);
+  });
+
+  it('leaves an unmapped client younger than the grace age: its workflow may still commit it', async () => {
+    // Prepare
+    const young = pool.add(nameAt(randomUUID(), T0 - GRACE + MINUTE));
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.tooYoung).toEqual([young]);
+    expect(pool.deletes).toEqual([]);
+  });
+
+  it('never touches the UI client or clients named otherwise', async () => {
+    // Prepare
+    pool.add('devaccess-ui');
+    pool.add('partner-integration');
+    pool.add(`devaccess-${randomUUID()}`);
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report).toMatchObject({ poolClients: 3, credentialClients: 0, deleted: [] });
+    expect(pool.deletes).toEqual([]);
+  });
+
+  it('reads the mappings before it lists the pool, so a client committed meanwhile is never taken for gone', async () => {
+    // Act
+    await sweep(deps());
+    // Assess
+    expect(calls).toEqual(['scan', 'listClients']);
+  });
+
+  it('finds nothing to do on a second run', async () => {
+    // Prepare
+    pool.add(nameAt(randomUUID(), T0 - GRACE - 1));
+    await sweep(deps());
+    // Act
+    const second = await sweep(deps());
+    // Assess
+    expect(second).toMatchObject({ deleted: [], failed: [], marked: [], revokedMappings: [], incomplete: false });
+  });
+});
+
+describe('sweep: names without a time', () => {
+  const legacyName = () => `devaccess-${randomUUID()}-${randomUUID()}`;
+
+  it('marks an unmapped client the first time it sees it and deletes nothing', async () => {
+    // Prepare
+    const client = pool.add(legacyName());
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.marked).toEqual([client]);
+    expect(store.markers.get(client)).toBe(T0);
+    expect(pool.deletes).toEqual([]);
+  });
+
+  it('deletes it on a later run once the marker is older than the grace age, and drops the marker', async () => {
+    // Prepare
+    const client = pool.add(legacyName());
+    await sweep(deps());
+    clock.nowMs = T0 + GRACE - 1;
+    const early = await sweep(deps());
+    clock.nowMs = T0 + GRACE;
+    // Act
+    const late = await sweep(deps());
+    // Assess
+    expect(early.tooYoung).toEqual([client]);
+    expect(late.deleted).toEqual([{ clientId: client, reason: 'unmapped' }]);
+    expect(store.markers.has(client)).toBe(false);
+  });
+
+  it('does not delete on the first sighting even with a grace age of 0', async () => {
+    // Prepare
+    const client = pool.add(legacyName());
+    // Act
+    const first = await sweep(deps({ settings: { graceMs: 0, deletesPerSecond: 2, throttleBackoffMs: [] } }));
+    const second = await sweep(deps({ settings: { graceMs: 0, deletesPerSecond: 2, throttleBackoffMs: [] } }));
+    // Assess
+    expect(first.deleted).toEqual([]);
+    expect(second.deleted).toEqual([{ clientId: client, reason: 'unmapped' }]);
+  });
+
+  it('does not trust a time in the future: such a client is aged by its marker instead', async () => {
+    // Prepare
+    const client = pool.add(nameAt(randomUUID(), T0 + MAX_CLOCK_SKEW_MS + MINUTE));
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.marked).toEqual([client]);
+    expect(pool.deletes).toEqual([]);
+  });
+
+  it('drops the marker of a client that was mapped or deleted since', async () => {
+    // Prepare
+    const userId = randomUUID();
+    const mappedSince = pool.add(`devaccess-${userId}-${randomUUID()}`);
+    store.markers.set(mappedSince, T0 - MINUTE);
+    store.map(mappedSince, userId);
+    store.markers.set('gone0000000000000000000000', T0 - MINUTE);
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.markersCleared).toBe(2);
+    expect(store.markers.size).toBe(0);
+  });
+});
+
+describe('sweep: pacing and throttling', () => {
+  it('paces deletes below Cognito\'s client-write quota', async () => {
+    // Prepare
+    for (let i = 0; i < 3; i++) pool.add(nameAt(randomUUID(), T0 - GRACE - 1));
+    // Act
+    const report = await sweep(deps());
+    // Assess: 2 per second, no wait before the first
+    expect(report.deleted).toHaveLength(3);
+    expect(clock.sleeps).toEqual([500, 500]);
+  });
+
+  it('backs off after a throttled delete and carries on', async () => {
+    // Prepare
+    const orphan = pool.add(nameAt(randomUUID(), T0 - GRACE - 1));
+    pool.failures.push(throttled(), throttled());
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(clock.sleeps).toEqual([1000, 2000]);
+    expect(report.deleted).toEqual([{ clientId: orphan, reason: 'unmapped' }]);
+    expect(report.incomplete).toBe(false);
+  });
+
+  it('leaves the rest for the next run when throttling outlasts its back-off', async () => {
+    // Prepare
+    const first = pool.add(nameAt(randomUUID(), T0 - GRACE - 1));
+    const second = pool.add(nameAt(randomUUID(), T0 - GRACE - 1));
+    pool.failures.push(throttled(), throttled(), throttled());
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report).toMatchObject({ deleted: [], failed: [first, second], incomplete: true });
+    expect(pool.deletes).toEqual([first, first, first]);
+  });
+
+  it('reports a client it cannot delete and goes on with the next', async () => {
+    // Prepare
+    const broken = pool.add(nameAt(randomUUID(), T0 - GRACE - 1));
+    const fine = pool.add(nameAt(randomUUID(), T0 - GRACE - 1));
+    pool.failures.push(Object.assign(new Error('denied'), { name: 'NotAuthorizedException' }));
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.failed).toEqual([broken]);
+    expect(report.deleted).toEqual([{ clientId: fine, reason: 'unmapped' }]);
+    expect(logs.find((l) => l.level === 'error')?.fields).toEqual({ clientId: broken, errorName: 'NotAuthorizedException' });
+  });
+
+  it('stops deleting when the invocation is about to time out', async () => {
+    // Prepare
+    const orphan = pool.add(nameAt(randomUUID(), T0 - GRACE - 1));
+    // Act
+    const report = await sweep(deps({ remainingMs: () => 4000 }));
+    // Assess
+    expect(report).toMatchObject({ deleted: [], failed: [orphan], incomplete: true });
+    expect(pool.deletes).toEqual([]);
+  });
+});
+
+describe('sweep: active mappings whose client is gone', () => {
+  it('marks such a mapping revoked and reports it', async () => {
+    // Prepare
+    const userId = randomUUID();
+    store.map('lostclient000000000000000000', userId);
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.revokedMappings).toEqual([{ clientId: 'lostclient000000000000000000', userId }]);
+    expect(store.mappings.get('lostclient000000000000000000')?.status).toBe('revoked');
+    expect(store.activeCounts.get(userId)).toBe(0);
+    expect(logs.find((l) => l.level === 'warn')?.fields).toEqual({ clientId: 'lostclient000000000000000000', userId });
+  });
+
+  it('leaves a mapping younger than the grace age for the next run', async () => {
+    // Prepare
+    store.map('newclient0000000000000000000', randomUUID(), 'active', new Date(T0 - MINUTE).toISOString());
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.revokedMappings).toEqual([]);
+    expect(store.revoked).toEqual([]);
+  });
+
+  it('revokes the mapping of a client it just deleted as another user\'s, so no mapping outlives its client', async () => {
+    // Prepare
+    const named = randomUUID();
+    const mappedTo = randomUUID();
+    const client = pool.add(nameAt(named, T0 - GRACE - 1));
+    store.map(client, mappedTo);
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.deleted).toEqual([{ clientId: client, reason: 'other-owner' }]);
+    expect(report.revokedMappings).toEqual([{ clientId: client, userId: mappedTo }]);
+  });
+
+  it('keeps every active mapping whose client is in the pool', async () => {
+    // Prepare
+    const userId = randomUUID();
+    const client = pool.add(nameAt(userId, T0 - GRACE - 1));
+    store.map(client, userId);
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.revokedMappings).toEqual([]);
+    expect(store.mappings.get(client)?.status).toBe('active');
+  });
+});
+
+describe('sweep: what it logs', () => {
+  it('logs counts and client ids, never a client name', async () => {
+    // Prepare
+    const userId = randomUUID();
+    pool.add(nameAt(userId, T0 - GRACE - 1));
+    // Act
+    await sweep(deps());
+    // Assess
+    const summary = logs.find((l) => l.message === 'sweep finished');
+    expect(summary?.fields).toMatchObject({ poolClients: 1, credentialClients: 1, deleted: 1 });
+    expect(JSON.stringify(logs)).not.toContain(`devaccess-${userId}`);
+  });
+});
