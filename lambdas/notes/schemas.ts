@@ -10,6 +10,9 @@ export const CreateNoteBody = z.strictObject({
     .min(1)
     .max(MAX_NOTE_LENGTH)
     .refine((t) => t.trim().length > 0, 'must not be blank')
+    // A lone UTF-16 surrogate (JSON `"\ud800"`) has no UTF-8 encoding: DynamoDB would refuse the item, so refuse it
+    // here as bad input instead of failing the write.
+    .refine((t) => !/\p{Cs}/u.test(t), 'must be well-formed Unicode (no lone surrogates)')
     .describe(`The note (1-${MAX_NOTE_LENGTH} characters)`),
 });
 export type CreateNoteBody = z.infer<typeof CreateNoteBody>;

@@ -130,6 +130,7 @@ describe('notes', () => {
     [{ text: '   ' }, 'body.text'],
     [{ text: 'x'.repeat(4001) }, 'body.text'],
     [{ text: 42 }, 'body.text'],
+    [{ text: 'half a pair \ud800' }, 'body.text'],
     [{}, 'body.text'],
     [undefined, 'body'],
     [null, 'body'],
@@ -137,6 +138,11 @@ describe('notes', () => {
     const result = await api()(apiEvent('createNote', { claims: asAlice, body }));
     expect(result.statusCode).toBe(400);
     expect(bodyOf(result).error.field).toBe(field);
+  });
+
+  it('accepts a note with characters outside the Basic Multilingual Plane', async () => {
+    const note = await createNote(asAlice, 'surrogate pair \u{1F600}');
+    expect(note.text).toBe('surrogate pair \u{1F600}');
   });
 
   it('accepts a note of exactly 4000 characters', async () => {
