@@ -466,30 +466,24 @@ async function bootstrap(opts: {
   const events = new EventBridgeClient(clientConfig);
   const sfn = new SFNClient(clientConfig);
   try {
-    await ensureTable(dynamo, {
-      TableName: LOCAL_NAMES.identityTable,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: TABLE_KEYS.partition, AttributeType: 'S' },
-        { AttributeName: TABLE_KEYS.sort, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: TABLE_KEYS.partition, KeyType: 'HASH' },
-        { AttributeName: TABLE_KEYS.sort, KeyType: 'RANGE' },
-      ],
-    });
-    await ensureTable(dynamo, {
-      TableName: LOCAL_NAMES.notesTable,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: NOTES_KEYS.partition, AttributeType: 'S' },
-        { AttributeName: NOTES_KEYS.sort, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: NOTES_KEYS.partition, KeyType: 'HASH' },
-        { AttributeName: NOTES_KEYS.sort, KeyType: 'RANGE' },
-      ],
-    });
+    // Both tables: string partition and sort keys named by the contract, on-demand (as in the CDK stack).
+    for (const [TableName, keys] of [
+      [LOCAL_NAMES.identityTable, TABLE_KEYS],
+      [LOCAL_NAMES.notesTable, NOTES_KEYS],
+    ] as const) {
+      await ensureTable(dynamo, {
+        TableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: keys.partition, AttributeType: 'S' },
+          { AttributeName: keys.sort, AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: keys.partition, KeyType: 'HASH' },
+          { AttributeName: keys.sort, KeyType: 'RANGE' },
+        ],
+      });
+    }
 
     // User pool, found by name on a restart.
     const pools = await cognito.send(new ListUserPoolsCommand({ MaxResults: 60 }));

@@ -187,6 +187,18 @@ export function createCognitoService(model: CognitoModel, clientWrites: TokenBuc
   const readSecretHash = (r: InputReader): string | undefined =>
     r.string('SecretHash', { min: 1, max: 128, pattern: PATTERNS.secretHash, sensitive: true });
 
+  /** AdminDisableUser / AdminEnableUser. */
+  const setEnabled = async (r: InputReader, enabled: boolean): Promise<Record<string, never>> => {
+    const poolId = readPoolId(r);
+    const username = readUsername(r);
+    r.done();
+    const user = model.userOrThrow(model.pool(poolId), username);
+    user.enabled = enabled;
+    user.lastModifiedAt = model.now().getTime();
+    await model.persist();
+    return {};
+  };
+
   /** Checks new-user attributes against the pool's schema (standard or declared custom) and returns them as a map. */
   const userAttributes = (
     pool: PoolRecord,
@@ -784,27 +796,9 @@ export function createCognitoService(model: CognitoModel, clientWrites: TokenBuc
       return {};
     },
 
-    async AdminDisableUser(r) {
-      const poolId = readPoolId(r);
-      const username = readUsername(r);
-      r.done();
-      const user = model.userOrThrow(model.pool(poolId), username);
-      user.enabled = false;
-      user.lastModifiedAt = model.now().getTime();
-      await model.persist();
-      return {};
-    },
+    AdminDisableUser: (r) => setEnabled(r, false),
 
-    async AdminEnableUser(r) {
-      const poolId = readPoolId(r);
-      const username = readUsername(r);
-      r.done();
-      const user = model.userOrThrow(model.pool(poolId), username);
-      user.enabled = true;
-      user.lastModifiedAt = model.now().getTime();
-      await model.persist();
-      return {};
-    },
+    AdminEnableUser: (r) => setEnabled(r, true),
 
     async AdminSetUserPassword(r) {
       const poolId = readPoolId(r);
