@@ -34,6 +34,8 @@ import {
   RespondToAuthChallengeCommand,
   SignUpCommand,
   UpdateUserPoolClientCommand,
+  AdminDisableUserCommand,
+  AdminEnableUserCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
@@ -577,6 +579,24 @@ describe('sign-in tokens', () => {
     expect(wrongPassword.message).toBe('Incorrect username or password.');
     expect(unknownUser.name).toBe('UserNotFoundException');
     expect(disabledFlow.name).toBe('InvalidParameterException');
+  });
+
+  it('refuses sign-in for a disabled user and accepts it again once the user is enabled', async () => {
+    // Prepare
+    await signUpAndConfirm('disabled@example.com');
+
+    // Act
+    await h.sdk.send(new AdminDisableUserCommand({ UserPoolId: poolId, Username: 'disabled@example.com' }));
+    const whileDisabled = await failure(login('disabled@example.com'));
+    const described = await h.sdk.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: 'disabled@example.com' }));
+    await h.sdk.send(new AdminEnableUserCommand({ UserPoolId: poolId, Username: 'disabled@example.com' }));
+    const afterEnable = await login('disabled@example.com');
+
+    // Assess
+    expect(whileDisabled.name).toBe('NotAuthorizedException');
+    expect(whileDisabled.message).toBe('User is disabled.');
+    expect(described.Enabled).toBe(false);
+    expect(afterEnable.AccessToken).toBeDefined();
   });
 
   it('shows group changes at once in AdminListGroupsForUser and in the next token', async () => {
