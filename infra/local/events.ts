@@ -24,7 +24,14 @@ export interface EventsCliOptions {
   readonly dataDir: string;
 }
 
-export const USAGE = 'Usage: npm run events -- [--follow] [--json] [--all] [--data-dir DIR]';
+export const USAGE = [
+  'Usage: npm run events -- [--follow] [--json] [--all] [--data-dir DIR]',
+  '  Prints the product events archived in <data dir>/events.jsonl, one line each.',
+  '  --follow    keep printing events as they arrive (Ctrl-C stops)',
+  '  --json      print the raw EventBridge events',
+  '  --all       every product event (default: credential events only; --all adds UserProvisioned)',
+  '  --data-dir  the local stack\'s data directory (default DEVACCESS_DATA_DIR or .local)',
+].join('\n');
 
 export function parseArgs(argv: readonly string[], env: Record<string, string | undefined>): EventsCliOptions {
   const options = { follow: false, json: false, all: false, dataDir: env['DEVACCESS_DATA_DIR'] || DEFAULT_DATA_DIR };
@@ -163,6 +170,10 @@ export async function run(
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   let options: EventsCliOptions;
   try {
     options = parseArgs(process.argv.slice(2), process.env);

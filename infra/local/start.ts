@@ -7,28 +7,39 @@ import { DataDirInUseError } from './datadir';
 import { startLocalStack } from './stack';
 import { endpointsTable, walkthrough } from './walkthrough';
 
-function parsePort(value: string): number {
+/** A mistake in how the command was called: printed as one line, without a stack trace. */
+class UsageError extends Error {}
+
+function parsePort(value: string, source: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65535) {
-    throw new Error(`--port must be a whole number from 0 to 65535, not '${value}'`);
+    throw new UsageError(`${source} must be a whole number from 0 to 65535, not '${value}'`);
   }
   return port;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string' },
-      'data-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  let values: { port?: string; 'data-dir'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        port: { type: 'string' },
+        'data-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}. Try: npm start -- --help`);
+  }
   if (values.help) {
     console.log('Usage: npm start -- [--port N] [--data-dir DIR]\n  defaults: port 4000 (DEVACCESS_PORT), data dir .local (DEVACCESS_DATA_DIR)');
     return;
   }
-  const port = parsePort(values.port ?? process.env['DEVACCESS_PORT'] ?? '4000');
+  const port =
+    values.port !== undefined
+      ? parsePort(values.port, '--port')
+      : parsePort(process.env['DEVACCESS_PORT'] ?? '4000', 'DEVACCESS_PORT');
   const dataDir = values['data-dir'] ?? process.env['DEVACCESS_DATA_DIR'] ?? '.local';
 
   const stack = await startLocalStack({ port, dataDir });
@@ -45,7 +56,10 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`\n${signal}: stopping the local stack...`);
     stack.close().then(
-      () => process.exit(0),
+      () => {
+        console.log(`Stopped. Everything is kept in ${endpoints.dataDir}.`);
+        process.exit(0);
+      },
       (err: unknown) => {
         console.error(err);
         process.exit(1);
@@ -57,7 +71,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof DataDirInUseError) {
+  if (err instanceof DataDirInUseError || err instanceof UsageError) {
     console.error(err.message);
   } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     console.error(`The port is in use: ${(err as Error).message}. Start with --port <another port> (or --port 0).`);

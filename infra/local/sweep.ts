@@ -11,7 +11,13 @@ import type { SweepReport } from '../../lambdas/sweeper/core';
 import { LOCAL_NAMES } from './stack';
 import type { LocalEndpoints } from './walkthrough';
 
-export const USAGE = 'Usage: npm run sweep -- [--data-dir DIR] [--json]';
+export const USAGE = [
+  'Usage: npm run sweep -- [--data-dir DIR] [--json]',
+  '  Runs the reconciliation sweeper once against the running local stack of that data directory and prints what',
+  '  it did (orphaned credential clients deleted, mappings whose client disappeared revoked).',
+  '  --json      print the sweep report as JSON',
+  '  --data-dir  the local stack\'s data directory (default DEVACCESS_DATA_DIR or .local)',
+].join('\n');
 
 export interface SweepCliOptions {
   readonly dataDir: string;
@@ -90,6 +96,10 @@ export async function runSweep(dataDir: string, doFetch: typeof fetch = fetch): 
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
   const options = parseSweepArgs(process.argv.slice(2), process.env);
   const { report, endpoints } = await runSweep(options.dataDir);
   console.log(options.json ? JSON.stringify(report, null, 2) : formatSweepReport(report, endpoints.userPoolId));

@@ -52,8 +52,15 @@ export function walkthrough(e: LocalEndpoints): string {
   const cognito = (action: string) =>
     `curl -s ${e.awsEndpoint}/ -H 'Content-Type: application/x-amz-json-1.1' ` +
     `-H 'X-Amz-Target: AWSCognitoIdentityProviderService.${action}'`;
-  const json = (expr: string) => `node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).${expr}'`;
+  // Reads one field of a JSON response; when it is missing, prints the whole response (the error) and fails, so a
+  // step that went wrong says why instead of handing `undefined` to the next one.
+  const json = (path: string) =>
+    `node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")); const v=r?.${path.split('.').join('?.')}; ` +
+    `if (v === undefined) { console.error(JSON.stringify(r)); process.exit(1); } console.log(v)'`;
   return [
+    '# Already signed up? Start at step 4. Already at your credential limit? Revoke or reset the one you have:',
+    `#   curl -s ${e.apiUrl}/credentials -H "Authorization: Bearer $USER_TOKEN"   (lists them)`,
+    '',
     `# 1. Sign up (the confirmation code is printed by the stack and kept in ${e.dataDir}/outbox.jsonl)`,
     `${cognito('SignUp')} -d '{"ClientId":"${e.uiClientId}","Username":"alice","Password":"Passw0rd!2345","UserAttributes":[{"Name":"email","Value":"alice@example.com"}]}'; echo`,
     '',
@@ -68,7 +75,7 @@ export function walkthrough(e: LocalEndpoints): string {
     `USER_TOKEN=$(${cognito('InitiateAuth')} -d '{"ClientId":"${e.uiClientId}","AuthFlow":"USER_PASSWORD_AUTH","AuthParameters":{"USERNAME":"alice","PASSWORD":"Passw0rd!2345"}}' | ${json('AuthenticationResult.AccessToken')})`,
     '',
     '# 5. Create a credential (the secret is shown once, in this response)',
-    `CRED=$(curl -s -X POST ${e.apiUrl}/credentials -H "Authorization: Bearer $USER_TOKEN" -H 'Content-Type: application/json' -d '{"name":"my script","scopes":["read","write"]}')`,
+    `CRED=$(curl -s -X POST ${e.apiUrl}/credentials -H "Authorization: Bearer $USER_TOKEN" -H 'Content-Type: application/json' -d '{"name":"my script","scopes":["read","write"]}'); echo "$CRED"`,
     `CLIENT_ID=$(echo "$CRED" | ${json('clientId')}); CLIENT_SECRET=$(echo "$CRED" | ${json('clientSecret')})`,
     '',
     '# 6. Get a token for the program (OAuth 2.0 client credentials)',

@@ -40,4 +40,17 @@ describe('the printed walkthrough', () => {
     expect(caller.userId).toBe(provisioned.detail.userId);
     expect(stdout).toMatch(/"text":"hello"/);
   });
+
+  it('says why a step failed when pasted again, instead of passing undefined along', async () => {
+    // Pasted a second time, sign-up fails (alice exists) and the credential cap refuses step 5.
+    const steps = walkthrough(stack.endpoints).split('# 8.')[0] as string;
+    const failure = await run('bash', ['-euo', 'pipefail', '-c', steps], { timeout: 60_000 }).then(
+      () => undefined,
+      (err: { code: number; stderr: string; stdout: string }) => err,
+    );
+    expect(failure?.code).not.toBe(0);
+    expect(failure?.stdout).toContain('limit_exceeded');
+    expect(failure?.stderr).toContain('limit_exceeded');
+    expect(failure?.stdout).not.toContain('undefined');
+  });
 });
