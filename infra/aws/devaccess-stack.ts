@@ -257,11 +257,16 @@ export class DevAccessStack extends Stack {
       name: 'announcements',
       config: { IDENTITY_TABLE_NAME: identityRead(), CORS_ALLOWED_ORIGINS },
     });
-    const openapi = new HouseFunction(this, 'OpenApi', { ...functionDefaults, name: 'openapi', config: { CORS_ALLOWED_ORIGINS } });
+    const openapi = new HouseFunction(this, 'OpenApi', {
+      ...functionDefaults,
+      name: 'openapi',
+      config: { CORS_ALLOWED_ORIGINS, TOKEN_URL: this.directory.tokenUrl },
+    });
 
     // The reconciliation sweeper lists the pool's clients and deletes orphans; it never calls
     // DescribeUserPoolClient (secrets). On the table: consistent reads of mappings, one scan for active mappings
-    // and markers, sweep markers (put/delete), and the conditional revoke of a mapping whose client is gone.
+    // and markers, sweep markers (put/delete), and the conditional revoke of a mapping whose client is gone, which
+    // it announces on the bus (CredentialRevoked, actor system/sweeper) like every credential state change.
     const sweeper = new HouseFunction(this, 'Sweeper', {
       ...functionDefaults,
       name: 'sweeper',
@@ -275,6 +280,7 @@ export class DevAccessStack extends Stack {
           poolGrant('cognito-idp:ListUserPoolClients', 'cognito-idp:DeleteUserPoolClient'),
         ),
         SWEEPER_GRACE_SECONDS: String(sweepGraceSeconds),
+        EVENT_BUS_NAME: bind(bus.eventBusName, (fn) => bus.grantPutEventsTo(fn)),
       },
     });
     sweeper.runOnSchedule(

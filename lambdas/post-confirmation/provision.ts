@@ -11,12 +11,15 @@
  *   that finds the marker does nothing. A failed PutEvents throws, so Cognito reports the failure and the next
  *   trigger for this user (a retry, or a later ConfirmForgotPassword) finishes the job.
  */
-import { createHash } from 'node:crypto';
 import { type Clock, isoTime } from '../shared/clock';
 import { EVENT_CONTRACT_VERSION, type UserProvisionedDetail } from '../shared/contract/events';
 import type { EventPublisher } from '../shared/events-publisher';
 import type { UserRecord } from '../shared/identity-store';
 import { logger } from '../shared/logger';
+import { uuidV5 } from '../shared/uuidv5';
+
+// Re-exported so existing importers keep working; the sweeper derives its eventIds with it too.
+export { uuidV5 };
 
 /** The identity-store operations provisioning needs (IdentityStore implements them). */
 export interface ProvisioningStore {
@@ -42,17 +45,6 @@ export interface ProvisioningResult {
 
 /** Namespace of the name-based UUIDs of UserProvisioned events (a fixed random UUID; never change it). */
 const USER_PROVISIONED_NAMESPACE = '6f1d9d3c-2b8e-4a51-9c47-0e5b8f7a2d10';
-
-/** RFC 9562 UUIDv5: SHA-1 of namespace + name, with the version and variant bits set. */
-export function uuidV5(namespace: string, name: string): string {
-  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
-  if (ns.length !== 16) throw new Error(`Not a UUID: ${namespace}`);
-  const bytes = createHash('sha1').update(ns).update(name, 'utf8').digest().subarray(0, 16);
-  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x50;
-  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 /** The eventId of a user's UserProvisioned event: the same on every publication for that user. */
 export function userProvisionedEventId(userId: string): string {

@@ -14,13 +14,17 @@ import {
   PutCommand,
   ScanCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { awsErrorName } from '../shared/aws-errors';
 import { CLIENT_PK_PREFIX, SWEEP_PK_PREFIX, clientKey, credentialKey, sweepMarkerKey, userKey } from '../shared/contract/table';
-import type { ClientMapping, PoolClient, SweepMarker, SweeperPool, SweeperStore } from './core';
+import type { ClientMapping, PoolClient, SweepMarker, SweeperPool, SweeperStore, UnannouncedRevocation } from './core';
 
 /** ListUserPoolClients returns at most 60 clients a page. */
 const CLIENTS_PAGE_SIZE = 60;
+
+/** `revokedReason` of a mapping the sweeper revoked because its app client was gone (the workflow sets none). */
+const CLIENT_MISSING = 'client-missing';
 
 export class CognitoPool implements SweeperPool {
   constructor(
@@ -67,18 +71,26 @@ export class DynamoSweeperStore implements SweeperStore {
     return toMapping(out.Item);
   }
 
-  async scan(): Promise<{ activeMappings: ClientMapping[]; markers: SweepMarker[] }> {
+  async scan(): Promise<{ activeMappings: ClientMapping[]; markers: SweepMarker[]; unannounced: UnannouncedRevocation[] }> {
     const activeMappings: ClientMapping[] = [];
     const markers: SweepMarker[] = [];
+    const unannounced: UnannouncedRevocation[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.db.send(
         new ScanCommand({
           TableName: this.tableName,
           ConsistentRead: true,
-          FilterExpression: '(begins_with(pk, :client) AND #status = :active) OR begins_with(pk, :sweep)',
+          FilterExpression:
+            '(begins_with(pk, :client) AND (#status = :active OR ' +
+            '(revokedReason = :missing AND attribute_not_exists(revokedEventId)))) OR begins_with(pk, :sweep)',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':client': CLIENT_PK_PREFIX, ':active': 'active', ':sweep': SWEEP_PK_PREFIX },
+          ExpressionAttributeValues: {
+            ':client': CLIENT_PK_PREFIX,
+            ':active': 'active',
+            ':missing': CLIENT_MISSING,
+            ':sweep': SWEEP_PK_PREFIX,
+          },
           ExclusiveStartKey: startKey,
         }),
       );
@@ -90,12 +102,21 @@ export class DynamoSweeperStore implements SweeperStore {
           if (typeof firstSeenAt === 'number') markers.push({ clientId: pk.slice(SWEEP_PK_PREFIX.length), firstSeenAt });
         } else {
           const mapping = toMapping(item);
+          const revokedAt = item['revokedAt'];
           if (mapping?.status === 'active') activeMappings.push(mapping);
+          else if (
+            mapping &&
+            item['revokedReason'] === CLIENT_MISSING &&
+            item['revokedEventId'] === undefined &&
+            typeof revokedAt === 'string'
+          ) {
+            unannounced.push({ clientId: mapping.clientId, userId: mapping.userId, revokedAt });
+          }
         }
       }
       startKey = out.LastEvaluatedKey;
     } while (startKey);
-    return { activeMappings, markers };
+    return { activeMappings, markers, unannounced };
   }
 
   async markFirstSeen(clientId: string, nowMs: number): Promise<{ firstSeenAt: number; created: boolean }> {
@@ -133,7 +154,7 @@ export class DynamoSweeperStore implements SweeperStore {
         ':revoked': 'revoked',
         ':userId': mapping.userId,
         ':now': nowIso,
-        ':reason': 'client-missing',
+        ':reason': CLIENT_MISSING,
       },
     };
     try {
@@ -158,6 +179,23 @@ export class DynamoSweeperStore implements SweeperStore {
     } catch (err) {
       if (awsErrorName(err) === 'TransactionCanceledException') return 'changed';
       throw err;
+    }
+  }
+
+  async recordRevokedEvent(clientId: string, eventId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: clientKey(clientId),
+          UpdateExpression: 'SET revokedEventId = :eventId',
+          // Only on a mapping the sweeper revoked: an UpdateItem on a missing key would create an item.
+          ConditionExpression: 'revokedReason = :missing',
+          ExpressionAttributeValues: { ':eventId': eventId, ':missing': CLIENT_MISSING },
+        }),
+      );
+    } catch (err) {
+      if (awsErrorName(err) !== 'ConditionalCheckFailedException') throw err;
     }
   }
 }

@@ -12,7 +12,13 @@
  *    marker in the table and is deleted by a later run, once the marker is older than the grace age.
  * 2. Active mappings whose client no longer exists in the pool (deleted by hand, or a pool restored from backup):
  *    marked revoked, with the user's active count, in one conditional transaction, so the user's list says so and
- *    every API answer about the credential agrees.
+ *    every API answer about the credential agrees. Like every credential state change, each such revocation is
+ *    announced with a CredentialRevoked event (actor `{ type: 'system', name: 'sweeper' }`), published only after
+ *    the transaction committed. Exactly-once is not on offer (the run can fail between the commit and PutEvents,
+ *    or after PutEvents), so the event is at-least-once with a stable identity, as UserProvisioned is: its eventId
+ *    is derived from the client id and its occurredAt is the recorded revocation time, and the mapping records the
+ *    eventId only once PutEvents accepted it. A revocation without that record is published again by the next run,
+ *    with the same eventId, so consumers drop the duplicate and no revocation goes unannounced.
  *
  * Safe to run concurrently with workflows: the active mappings are read BEFORE the pool is listed, and a client is
  * only ever deleted after its mapping has been revoked (reset/revoke commit first, then delete), so a mapping seen
@@ -22,8 +28,11 @@
  * run. Logs ids and counts only; the pool listing holds no secrets.
  */
 import type { Clock } from '../shared/clock';
+import { type CredentialEventDetail, EVENT_CONTRACT_VERSION, type SystemActor } from '../shared/contract/events';
 import { CREDENTIAL_CLIENT_NAME_PREFIX } from '../shared/contract/names';
 import { isThrottlingError } from '../shared/aws-errors';
+import type { EventPublisher } from '../shared/events-publisher';
+import { uuidV5 } from '../shared/uuidv5';
 import { uuidv7Time } from '../shared/uuidv7';
 
 /** One app client as ListUserPoolClients lists it. */
@@ -52,11 +61,26 @@ export interface SweepMarker {
   readonly firstSeenAt: number;
 }
 
+/** A mapping the sweeper revoked (in this run or an earlier one) whose CredentialRevoked is not recorded as published. */
+export interface UnannouncedRevocation {
+  readonly clientId: string;
+  readonly userId: string;
+  /** ISO-8601 time the sweeper revoked it: the event's occurredAt, the same on every publication. */
+  readonly revokedAt: string;
+}
+
 export interface SweeperStore {
   /** The CLIENT# mapping of a client (strongly consistent), or `undefined`. */
   clientMapping(clientId: string): Promise<ClientMapping | undefined>;
-  /** One pass over the table: every active CLIENT# mapping and every sweep marker. */
-  scan(): Promise<{ readonly activeMappings: readonly ClientMapping[]; readonly markers: readonly SweepMarker[] }>;
+  /**
+   * One pass over the table: every active CLIENT# mapping, every sweep marker, and every mapping the sweeper
+   * revoked whose event is not recorded as published.
+   */
+  scan(): Promise<{
+    readonly activeMappings: readonly ClientMapping[];
+    readonly markers: readonly SweepMarker[];
+    readonly unannounced: readonly UnannouncedRevocation[];
+  }>;
   /** Records that the sweeper first saw this client now, unless a marker exists; returns the marker in force. */
   markFirstSeen(clientId: string, nowMs: number): Promise<{ readonly firstSeenAt: number; readonly created: boolean }>;
   forget(clientId: string): Promise<void>;
@@ -65,6 +89,8 @@ export interface SweeperStore {
    * still this user's; `'changed'` when a condition failed (someone else changed it first).
    */
   revokeMissingClient(mapping: ClientMapping, nowIso: string): Promise<'revoked' | 'changed'>;
+  /** Records on a mapping the sweeper revoked that its CredentialRevoked event was published. */
+  recordRevokedEvent(clientId: string, eventId: string): Promise<void>;
 }
 
 export interface SweeperSettings {
@@ -96,6 +122,8 @@ export interface SweeperDeps {
   readonly clock: Clock;
   readonly settings: SweeperSettings;
   readonly log: SweeperLog;
+  /** Publishes CredentialRevoked for the mappings the sweeper revokes. */
+  readonly events: EventPublisher;
   /** Milliseconds this run may still take (Lambda's remaining time); the sweep stops deleting close to it. */
   readonly remainingMs?: () => number;
 }
@@ -119,10 +147,41 @@ export interface SweepReport {
   readonly failed: readonly string[];
   /** Active mappings whose client no longer exists, now marked revoked. */
   readonly revokedMappings: readonly { readonly clientId: string; readonly userId: string }[];
+  /** CredentialRevoked events this run published: for its own revocations, and earlier ones whose event had failed. */
+  readonly publishedEvents: readonly { readonly clientId: string; readonly eventId: string }[];
+  /** Revocations whose CredentialRevoked could not be published; the next run publishes it, with the same eventId. */
+  readonly unpublishedEvents: readonly string[];
   /** Markers removed because their client is gone or mapped again. */
   readonly markersCleared: number;
-  /** The run stopped deleting early (throttled beyond its back-off, or out of time). */
+  /** The run stopped early (throttled beyond its back-off, or out of time); the next run carries on. */
   readonly incomplete: boolean;
+}
+
+/** Who revokes a mapping whose client disappeared, as the event says. */
+export const SWEEPER_ACTOR: SystemActor = { type: 'system', name: 'sweeper' };
+
+/** Namespace of the name-based eventIds of the sweeper's CredentialRevoked events (a fixed random UUID; never change it). */
+const SWEEPER_REVOKED_NAMESPACE = 'c36ee815-6301-4ec7-aa02-7edefae252e7';
+
+/**
+ * The eventId of the CredentialRevoked the sweeper publishes for a client: the same on every publication. One per
+ * client suffices: a client id maps to one user (I1) and a revoked mapping never becomes active again.
+ */
+export function sweeperRevokedEventId(clientId: string): string {
+  return uuidV5(SWEEPER_REVOKED_NAMESPACE, `${clientId}:sweeper-revoked`);
+}
+
+/** The detail of the CredentialRevoked for a mapping the sweeper revoked (lambdas/shared/contract/schemas). */
+export function sweeperRevokedDetail(revocation: UnannouncedRevocation): CredentialEventDetail {
+  // No executionId: the sweeper runs in no Step Functions execution (the schema requires one for users only).
+  return {
+    eventId: sweeperRevokedEventId(revocation.clientId),
+    version: EVENT_CONTRACT_VERSION,
+    occurredAt: revocation.revokedAt,
+    userId: revocation.userId,
+    clientId: revocation.clientId,
+    actor: SWEEPER_ACTOR,
+  };
 }
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -153,7 +212,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const startedAt = clock.now();
 
   // Order matters (see the module comment): mappings first, then the pool.
-  const { activeMappings, markers } = await deps.store.scan();
+  const { activeMappings, markers, unannounced } = await deps.store.scan();
   const poolClients: PoolClient[] = [];
   for await (const page of deps.pool.listClients()) poolClients.push(...page);
   const inPool = new Set(poolClients.map((c) => c.clientId));
@@ -226,6 +285,13 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
 
   // I4 the other way: an active mapping whose client is gone.
   const revokedMappings: { clientId: string; userId: string }[] = [];
+  const publishedEvents: { clientId: string; eventId: string }[] = [];
+  const unpublishedEvents: string[] = [];
+  const announce = async (revocation: UnannouncedRevocation): Promise<void> => {
+    const eventId = await announceRevocation(deps, revocation);
+    if (eventId === undefined) unpublishedEvents.push(revocation.clientId);
+    else publishedEvents.push({ clientId: revocation.clientId, eventId });
+  };
   const nowIso = new Date(clock.now()).toISOString();
   for (const mapping of activeMappings) {
     if (inPool.has(mapping.clientId)) continue;
@@ -240,6 +306,8 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
           clientId: mapping.clientId,
           userId: mapping.userId,
         });
+        // Only now: a lost condition means someone else changed the credential, and that change has its own event.
+        await announce({ clientId: mapping.clientId, userId: mapping.userId, revokedAt: nowIso });
       } else {
         log.info('credential without an app client changed meanwhile; left as it is', { clientId: mapping.clientId });
       }
@@ -250,6 +318,16 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
         errorName: (err as { name?: unknown }).name,
       });
     }
+  }
+
+  // Revocations of earlier runs whose event did not go out (PutEvents failed, or the run ended in between).
+  for (const revocation of unannounced) {
+    if (deps.remainingMs !== undefined && deps.remainingMs() < 5000) {
+      incomplete = true;
+      unpublishedEvents.push(revocation.clientId);
+      continue;
+    }
+    await announce(revocation);
   }
 
   // Markers whose client is gone (deleted by anyone) or mapped again are dropped.
@@ -268,6 +346,8 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     marked,
     failed,
     revokedMappings,
+    publishedEvents,
+    unpublishedEvents,
     markersCleared,
     incomplete,
   };
@@ -281,6 +361,8 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     marked: marked.length,
     failed: failed.length,
     revokedMappings: revokedMappings.length,
+    publishedEvents: publishedEvents.length,
+    unpublishedEvents: unpublishedEvents.length,
     markersCleared,
     incomplete,
     durationMs: clock.now() - startedAt,
@@ -308,6 +390,35 @@ async function deleteWithBackoff(deps: SweeperDeps, clientId: string): Promise<'
       return 'failed';
     }
   }
+}
+
+/**
+ * Publishes the CredentialRevoked of a mapping the sweeper revoked, then records that it went out. Returns its
+ * eventId, or `undefined` when PutEvents failed (the mapping stays unannounced and the next run tries again).
+ */
+async function announceRevocation(deps: SweeperDeps, revocation: UnannouncedRevocation): Promise<string | undefined> {
+  const detail = sweeperRevokedDetail(revocation);
+  const ids = { clientId: revocation.clientId, userId: revocation.userId, eventId: detail.eventId };
+  try {
+    await deps.events.publish({ detailType: 'CredentialRevoked', detail: { ...detail } });
+  } catch (err) {
+    deps.log.error('could not publish CredentialRevoked; the next run publishes it again', {
+      ...ids,
+      errorName: (err as { name?: unknown }).name,
+    });
+    return undefined;
+  }
+  try {
+    await deps.store.recordRevokedEvent(revocation.clientId, detail.eventId);
+  } catch (err) {
+    // The event went out; without the record the next run repeats it with the same eventId, which consumers drop.
+    deps.log.warn('CredentialRevoked published but not recorded; the next run repeats it', {
+      ...ids,
+      errorName: (err as { name?: unknown }).name,
+    });
+  }
+  deps.log.info('CredentialRevoked published for a credential without an app client', ids);
+  return detail.eventId;
 }
 
 async function forgetQuietly(deps: SweeperDeps, clientId: string): Promise<boolean> {

@@ -6,9 +6,10 @@
  */
 import type { Context } from 'aws-lambda';
 import { systemClock } from '../shared/clock';
-import { cognitoClient, dynamoDocumentClient } from '../shared/clients';
+import { cognitoClient, dynamoDocumentClient, eventBridgeClient } from '../shared/clients';
 import { loadConfig } from '../shared/config';
 import { FUNCTIONS } from '../shared/contract/functions';
+import { EventBridgePublisher } from '../shared/events-publisher';
 import { logger } from '../shared/logger';
 import { CognitoPool, DynamoSweeperStore } from './adapters';
 import { DEFAULT_SWEEPER_SETTINGS, type SweepReport, type SweeperDeps, sweep } from './core';
@@ -26,6 +27,7 @@ function productionDeps(): ProductionDeps {
     clock: systemClock,
     settings: { ...DEFAULT_SWEEPER_SETTINGS, graceMs: config.SWEEPER_GRACE_SECONDS * 1000 },
     log: logger,
+    events: new EventBridgePublisher(eventBridgeClient(), config.EVENT_BUS_NAME),
   };
   built = deps;
   return deps;

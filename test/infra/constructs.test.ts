@@ -49,7 +49,7 @@ describe('HouseFunction', () => {
 
   it('refuses a CORS origin with a path, which no browser would ever send', () => {
     expect(
-      () => new HouseFunction(newStack(), 'OpenApi', { name: 'openapi', config: { CORS_ALLOWED_ORIGINS: 'https://app.example.com/' } }),
+      () => new HouseFunction(newStack(), 'OpenApi', { name: 'openapi', config: { CORS_ALLOWED_ORIGINS: 'https://app.example.com/', TOKEN_URL: 'https://auth.example.com/oauth2/token' } }),
     ).toThrow(/CORS_ALLOWED_ORIGINS="https:\/\/app.example.com\/" is invalid: must be an origin/);
   });
 
@@ -73,7 +73,7 @@ describe('HouseFunction', () => {
   it('runs a function on a schedule from the default bus (the place for the sweeper)', () => {
     // Prepare
     const stack = newStack();
-    const fn = new HouseFunction(stack, 'OpenApi', { name: 'openapi', config: { CORS_ALLOWED_ORIGINS: 'https://app.example.com' } });
+    const fn = new HouseFunction(stack, 'OpenApi', { name: 'openapi', config: { CORS_ALLOWED_ORIGINS: 'https://app.example.com', TOKEN_URL: 'https://auth.example.com/oauth2/token' } });
     // Act
     fn.runOnSchedule('Schedule', events.Schedule.rate(Duration.hours(1)), 'hourly');
     // Assess

@@ -133,11 +133,13 @@ describe('IAM', () => {
       notes: { ...logs('notes'), [table]: read, [notesTable]: readWrite },
       announcements: { ...logs('announcements'), [table]: read },
       openapi: { ...logs('openapi') },
-      // Lists and deletes app clients, never describes them (DescribeUserPoolClient returns the secret).
+      // Lists and deletes app clients, never describes them (DescribeUserPoolClient returns the secret); announces
+      // the mappings it revokes (CredentialRevoked).
       sweeper: {
         ...logs('sweeper'),
         [table]: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
         [pool]: ['cognito-idp:DeleteUserPoolClient', 'cognito-idp:ListUserPoolClients'],
+        [bus]: ['events:PutEvents'],
       },
     };
     // Act / Assess

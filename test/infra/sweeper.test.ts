@@ -1,7 +1,8 @@
 /**
  * The reconciliation sweeper in the CDK stack: a scheduled rule every SWEEP_SCHEDULE_MINUTES on the default bus,
  * least privilege (list and delete app clients on the one pool, never describe them; only the table actions the
- * sweep uses), and a grace age that can never be shorter than the credential workflow may run.
+ * sweep uses; PutEvents on the product bus only, for the CredentialRevoked it publishes), and a grace age that can
+ * never be shorter than the credential workflow may run.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SWEEP_GRACE_SECONDS, SWEEP_SCHEDULE_MINUTES } from '../../lambdas/shared/contract/names';
@@ -12,6 +13,14 @@ let s: Synthesized;
 beforeAll(() => {
   s = synthStack();
 });
+
+/** Every statement of the policies attached to the sweeper's role. */
+function sweeperStatements(): { Action: string | string[]; Resource: unknown }[] {
+  const roleId = logicalId(s.stack, s.stack.functions.sweeper.role);
+  return Object.values(resourcesOf(s.template, 'AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties?.['Roles']).includes(roleId))
+    .flatMap((p) => (p.Properties?.['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+}
 
 const sweeperRules = () =>
   Object.entries(resourcesOf(s.template, 'AWS::Events::Rule')).filter(([, r]) =>
@@ -50,13 +59,21 @@ describe('the sweeper schedule', () => {
 });
 
 describe('the sweeper configuration', () => {
-  it('names the identity table and the user pool, with the default grace age', () => {
+  it('names the identity table, the user pool and the product bus, with the default grace age', () => {
     const env = (resourceOf(s.template, s.stack, s.stack.functions.sweeper.function).Properties?.['Environment'] as {
       Variables: Record<string, unknown>;
     }).Variables;
     expect(flatten(env['IDENTITY_TABLE_NAME'])).toBe(ref(s.stack, s.stack.tables.identity));
     expect(flatten(env['USER_POOL_ID'])).toBe(ref(s.stack, s.stack.directory.userPool));
+    expect(flatten(env['EVENT_BUS_NAME'])).toBe(ref(s.stack, s.stack.events.bus));
     expect(env['SWEEPER_GRACE_SECONDS']).toBe(String(DEFAULT_SWEEP_GRACE_SECONDS));
+  });
+
+  it('may put events on the product bus only, to announce the credentials it revokes', () => {
+    const statements = sweeperStatements();
+    const putEvents = statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('events:')));
+    expect(putEvents.flatMap((st) => [st.Action].flat())).toEqual(['events:PutEvents']);
+    expect(putEvents.flatMap((st) => [st.Resource].flat().map(flatten))).toEqual([getAtt(s.stack, s.stack.events.bus)]);
   });
 
   it('waits longer than the credential workflow may run before it deletes a client', () => {
@@ -70,10 +87,7 @@ describe('the sweeper configuration', () => {
 
   it('may list and delete the pool\'s app clients but never describe one', () => {
     const pool = getAtt(s.stack, s.stack.directory.userPool);
-    const roleId = logicalId(s.stack, s.stack.functions.sweeper.role);
-    const statements = Object.values(resourcesOf(s.template, 'AWS::IAM::Policy'))
-      .filter((p) => JSON.stringify(p.Properties?.['Roles']).includes(roleId))
-      .flatMap((p) => (p.Properties?.['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+    const statements = sweeperStatements();
     const cognito = statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('cognito-idp:')));
     expect(cognito.flatMap((st) => [st.Action].flat()).sort()).toEqual([
       'cognito-idp:DeleteUserPoolClient',

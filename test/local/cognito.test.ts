@@ -748,7 +748,10 @@ describe('token endpoint: client credentials', () => {
 
   it('answers a wrong secret with 401 invalid_client and a Basic challenge', async () => {
     // Act
-    const { res, json } = await token(form({ grant_type: 'client_credentials' }), { Authorization: basic(machine.id, `${machine.secret.slice(0, -1)}0`) });
+    // Change the last character to a different one (replacing it with a fixed one would keep a secret ending in it).
+    const last = machine.secret.slice(-1);
+    const wrong = `${machine.secret.slice(0, -1)}${last === '0' ? '1' : '0'}`;
+    const { res, json } = await token(form({ grant_type: 'client_credentials' }), { Authorization: basic(machine.id, wrong) });
 
     // Assess
     expect(res.status).toBe(401);

@@ -18,6 +18,7 @@ import {
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATION_LOCK_SECONDS } from '../../lambdas/shared/contract/names';
+import { sweeperRevokedEventId } from '../../lambdas/sweeper/core';
 import type { FaultEffect, FaultMatch } from '../../infra/local/faults';
 import { LOCAL_NAMES } from '../../infra/local/stack';
 import {
@@ -400,15 +401,33 @@ describe('category: faults', () => {
       expect((await listPoolClients(t)).map((c) => c.clientId)).not.toContain(clientId);
     });
 
-    it('marks an active credential whose client was deleted out of band revoked, and the API agrees', async () => {
+    it('marks an active credential whose client was deleted out of band revoked, announces it, and the API agrees', async () => {
       // Prepare
       const { user, old } = await developerWithCredential();
       await t.cognito.send(new DeleteUserPoolClientCommand({ UserPoolId: pool(), ClientId: old.clientId }));
       expect(await checkI4(t, await snapshotTable(t))).toHaveLength(1);
       // Act
       const report = await t.stack.sweep();
+      await t.stack.eventBridge.whenIdle();
       // Assess
       expect(report.revokedMappings).toEqual([{ clientId: old.clientId, userId: user.userId }]);
+      // The revocation reached the bus's archive once, as the sweeper's doing, with no workflow execution behind it.
+      const revokedEvents = readFileSync(join(t.dataDir, 'events.jsonl'), 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as { 'detail-type': string; source: string; detail: Record<string, unknown> })
+        .filter((e) => e['detail-type'] === 'CredentialRevoked' && e.detail['clientId'] === old.clientId);
+      expect(revokedEvents).toHaveLength(1);
+      expect(revokedEvents[0]?.source).toBe('devaccess');
+      expect(revokedEvents[0]?.detail).toEqual({
+        eventId: sweeperRevokedEventId(old.clientId),
+        version: 1,
+        occurredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        userId: user.userId,
+        clientId: old.clientId,
+        actor: { type: 'system', name: 'sweeper' },
+      });
+      expect(report.publishedEvents).toEqual([{ clientId: old.clientId, eventId: sweeperRevokedEventId(old.clientId) }]);
       const token = probes.find((p) => p.clientId === old.clientId)?.token;
       expect(await t.api('GET', '/me', token)).toMatchObject({ status: 401 });
       const listed = await t.api('GET', '/credentials', user.token);
@@ -433,7 +452,15 @@ describe('category: faults', () => {
       expect(ids).toContain(t.stack.endpoints.uiClientId);
       expect(ids).toContain(other.UserPoolClient?.ClientId);
       expect(first.deleted).toEqual([]);
-      expect(second).toMatchObject({ deleted: [], marked: [], revokedMappings: [], failed: [], incomplete: false });
+      expect(second).toMatchObject({
+        deleted: [],
+        marked: [],
+        revokedMappings: [],
+        publishedEvents: [],
+        unpublishedEvents: [],
+        failed: [],
+        incomplete: false,
+      });
       expect(second.poolClients).toBe(first.poolClients);
     });
 

@@ -29,7 +29,7 @@ import { createAnnouncementsHandler } from '../../lambdas/announcements/handler'
 import { createCredentialsHandler } from '../../lambdas/credentials/handler';
 import { createNotesHandler } from '../../lambdas/notes/handler';
 import { DynamoNotesStore } from '../../lambdas/notes/store';
-import { handler as openApiHandler } from '../../lambdas/openapi/handler';
+import { createOpenApiHandler } from '../../lambdas/openapi/handler';
 import { createProfileHandler } from '../../lambdas/profile/handler';
 import { API_STAGE, USER_ADMIN_SCOPE, fullScope } from '../../lambdas/shared/contract/names';
 import {
@@ -74,6 +74,9 @@ import {
   wireHeaderName,
   wireHeaderValue,
 } from './support/arbitraries';
+
+// The token endpoint is on the Cognito domain; the document names it absolutely.
+const openApiHandler = createOpenApiHandler(() => 'https://devaccess.auth.us-east-1.amazoncognito.com/oauth2/token');
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261204);
 const RUNS_SCALE = Number(process.env['FUZZ_RUNS_SCALE'] ?? 1);

@@ -1,6 +1,6 @@
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SECURITY_SCHEME, buildOpenApiDocument } from '../../lambdas/openapi/document';
 import { handler } from '../../lambdas/openapi/handler';
 import { RESOURCE_SCOPE_NAMES, fullScope } from '../../lambdas/shared/contract/names';
@@ -134,10 +134,16 @@ describe('the OpenAPI document', () => {
     expect(issued({ ...body, userId: 'u' })).toBe(false);
   });
 
-  it('is served by the openapi function without a token', async () => {
+  it('is served by the openapi function without a token, naming the token endpoint absolutely', async () => {
+    // On AWS the token endpoint is on the Cognito domain, not the API's host: a relative URL would be wrong.
+    vi.stubEnv('TOKEN_URL', 'https://devaccess.auth.us-east-1.amazoncognito.com/oauth2/token');
     const result = await handler(apiEvent('getOpenApi'));
+    vi.unstubAllEnvs();
     expect(result.statusCode).toBe(200);
-    expect(bodyOf(result)).toEqual(doc);
+    expect(bodyOf(result)).toEqual(
+      buildOpenApiDocument({ tokenUrl: 'https://devaccess.auth.us-east-1.amazoncognito.com/oauth2/token' }),
+    );
+    expect(JSON.stringify(bodyOf(result))).toContain('"tokenUrl":"https://devaccess.auth.us-east-1.amazoncognito.com/oauth2/token"');
     expect(result.headers?.['Cache-Control']).toBe('public, max-age=300');
   });
 });

@@ -8,11 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { createAnnouncementsHandler } from '../../lambdas/announcements/handler';
 import { createCredentialsHandler } from '../../lambdas/credentials/handler';
 import { createNotesHandler } from '../../lambdas/notes/handler';
-import { handler as openApiHandler } from '../../lambdas/openapi/handler';
+import { createOpenApiHandler } from '../../lambdas/openapi/handler';
 import { createProfileHandler } from '../../lambdas/profile/handler';
 import { USER_ADMIN_SCOPE, fullScope } from '../../lambdas/shared/contract/names';
 import { type ApiHandlerName, ROUTES, type RouteDef, pathParamNames } from '../../lambdas/shared/contract/routes';
 import { type Claims, MapLookup, apiEvent, bodyOf, clientClaims, userClaims } from './support/api';
+
+// The token endpoint is on the Cognito domain; the document names it absolutely.
+const openApiHandler = createOpenApiHandler(() => 'https://devaccess.auth.us-east-1.amazoncognito.com/oauth2/token');
 
 const ALICE = 'a1a1a1a1-0000-4000-8000-000000000001';
 const ACTIVE = 'alice0client0000000000000a';

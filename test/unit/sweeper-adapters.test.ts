@@ -22,6 +22,7 @@ import {
   PutCommand,
   ScanCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -116,10 +117,38 @@ describe('DynamoSweeperStore', () => {
     // Act
     const result = await store().scan();
     // Assess
-    expect(result).toEqual({ activeMappings: [{ clientId: 'a', userId: 'u', status: 'active' }], markers: [{ clientId: 'b', firstSeenAt: 5 }] });
+    expect(result).toEqual({
+      activeMappings: [{ clientId: 'a', userId: 'u', status: 'active' }],
+      markers: [{ clientId: 'b', firstSeenAt: 5 }],
+      unannounced: [],
+    });
     const inputs = dynamo.commandCalls(ScanCommand).map((c) => c.args[0].input);
     expect(inputs[0]).toMatchObject({ TableName: TABLE, ConsistentRead: true, ExclusiveStartKey: undefined });
     expect(inputs[1]?.ExclusiveStartKey).toEqual({ pk: 'SWEEP#b', sk: 'SWEEP' });
+  });
+
+  it('finds the mappings the sweeper revoked whose CredentialRevoked is not recorded as published', async () => {
+    // Prepare
+    const revokedAt = '2026-12-01T00:00:00.000Z';
+    const revoked = { sk: 'CLIENT', userId: 'u', status: 'revoked', revokedAt };
+    dynamo.on(ScanCommand).resolves({
+      Items: [
+        { pk: 'CLIENT#a', clientId: 'a', ...revoked, revokedReason: 'client-missing' },
+        { pk: 'CLIENT#b', clientId: 'b', ...revoked, revokedReason: 'client-missing', revokedEventId: 'e' },
+        { pk: 'CLIENT#c', clientId: 'c', ...revoked },
+      ],
+    });
+    // Act
+    const result = await store().scan();
+    // Assess
+    expect(result.unannounced).toEqual([{ clientId: 'a', userId: 'u', revokedAt }]);
+    expect(result.activeMappings).toEqual([]);
+    const input = dynamo.commandCalls(ScanCommand)[0]?.args[0].input;
+    expect(input?.FilterExpression).toBe(
+      '(begins_with(pk, :client) AND (#status = :active OR (revokedReason = :missing AND attribute_not_exists(revokedEventId)))) ' +
+        'OR begins_with(pk, :sweep)',
+    );
+    expect(input?.ExpressionAttributeValues).toMatchObject({ ':missing': 'client-missing' });
   });
 
   it('writes a first-seen marker only where none exists, and returns the one in force otherwise', async () => {
@@ -164,6 +193,31 @@ describe('DynamoSweeperStore', () => {
   it('reports a mapping someone changed first as changed', async () => {
     dynamo.on(TransactWriteCommand).rejects(new TransactionCanceledException({ message: 'cancelled', $metadata: {} }));
     await expect(store().revokeMissingClient({ clientId: 'a', userId: 'u', status: 'active' }, 'now')).resolves.toBe('changed');
+  });
+
+  it('records the published eventId on a mapping the sweeper revoked, and never creates an item', async () => {
+    // Prepare
+    dynamo
+      .on(UpdateCommand)
+      .resolvesOnce({})
+      .rejectsOnce(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
+    // Act
+    await store().recordRevokedEvent('a', 'e-1');
+    const missing = store().recordRevokedEvent('gone', 'e-2');
+    // Assess
+    await expect(missing).resolves.toBeUndefined();
+    expect(dynamo.commandCalls(UpdateCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'CLIENT#a', sk: 'CLIENT' },
+      UpdateExpression: 'SET revokedEventId = :eventId',
+      ConditionExpression: 'revokedReason = :missing',
+      ExpressionAttributeValues: { ':eventId': 'e-1', ':missing': 'client-missing' },
+    });
+  });
+
+  it('lets any other error of that record through', async () => {
+    dynamo.on(UpdateCommand).rejects(Object.assign(new Error('slow'), { name: 'ProvisionedThroughputExceededException' }));
+    await expect(store().recordRevokedEvent('a', 'e')).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
   });
 });
 

@@ -19,6 +19,8 @@ const EMPTY: SweepReport = {
   marked: [],
   failed: [],
   revokedMappings: [],
+  publishedEvents: [],
+  unpublishedEvents: [],
   markersCleared: 0,
   incomplete: false,
 };

@@ -1,11 +1,18 @@
 /**
  * The reconciliation sweeper's rules (lambdas/sweeper/core.ts) over in-memory fakes of the pool and the table, with
  * a clock the test moves: what is deleted and why, what is left alone, the grace age, first-seen markers, pacing
- * and throttling, and the other direction of I4 (an active mapping whose client is gone).
+ * and throttling, the other direction of I4 (an active mapping whose client is gone), and the CredentialRevoked
+ * event that announces such a revocation (validated against its JSON schema).
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../lambdas/shared/clock';
+import { eventSchemaFile } from '../../lambdas/shared/contract/events';
+import type { EventPublisher, ProductEvent } from '../../lambdas/shared/events-publisher';
 import {
   type ClientMapping,
   type PoolClient,
@@ -13,9 +20,11 @@ import {
   type SweeperDeps,
   type SweeperStore,
   type SweeperPool,
+  type UnannouncedRevocation,
   MAX_CLOCK_SKEW_MS,
   parseCredentialClientName,
   sweep,
+  sweeperRevokedEventId,
 } from '../../lambdas/sweeper/core';
 import { uuidv7 } from '../../lambdas/shared/uuidv7';
 
@@ -67,6 +76,12 @@ class FakeStore implements SweeperStore {
   readonly markers = new Map<string, number>();
   readonly revoked: string[] = [];
   readonly activeCounts = new Map<string, number>();
+  /** What the sweeper's revoke wrote on top of the status: revokedAt, and revokedEventId once recorded. */
+  readonly sweeperRevocations = new Map<string, { userId: string; revokedAt: string; eventId?: string }>();
+  /** Errors the next recordRevokedEvent calls throw, in order. */
+  readonly recordFailures: unknown[] = [];
+  /** Runs inside revokeMissingClient before its condition is checked: another writer getting there first. */
+  beforeRevoke?: (mapping: ClientMapping) => void;
   constructor(private readonly calls: string[]) {}
 
   map(clientId: string, userId: string, status: 'active' | 'revoked' = 'active', createdAt = new Date(T0 - 60 * MINUTE).toISOString()) {
@@ -83,6 +98,9 @@ class FakeStore implements SweeperStore {
     return {
       activeMappings: [...this.mappings.values()].filter((m) => m.status === 'active'),
       markers: [...this.markers].map(([clientId, firstSeenAt]): SweepMarker => ({ clientId, firstSeenAt })),
+      unannounced: [...this.sweeperRevocations]
+        .filter(([, r]) => r.eventId === undefined)
+        .map(([clientId, r]): UnannouncedRevocation => ({ clientId, userId: r.userId, revokedAt: r.revokedAt })),
     };
   }
 
@@ -97,13 +115,38 @@ class FakeStore implements SweeperStore {
     this.markers.delete(clientId);
   }
 
-  async revokeMissingClient(mapping: ClientMapping) {
+  async revokeMissingClient(mapping: ClientMapping, nowIso: string) {
+    this.beforeRevoke?.(mapping);
     const current = this.mappings.get(mapping.clientId);
     if (current?.status !== 'active' || current.userId !== mapping.userId) return 'changed' as const;
     this.mappings.set(mapping.clientId, { ...current, status: 'revoked' });
     this.activeCounts.set(mapping.userId, (this.activeCounts.get(mapping.userId) ?? 0) - 1);
     this.revoked.push(mapping.clientId);
+    this.sweeperRevocations.set(mapping.clientId, { userId: mapping.userId, revokedAt: nowIso });
     return 'revoked' as const;
+  }
+
+  async recordRevokedEvent(clientId: string, eventId: string) {
+    const failure = this.recordFailures.shift();
+    if (failure !== undefined) throw failure;
+    const revocation = this.sweeperRevocations.get(clientId);
+    if (revocation) revocation.eventId = eventId;
+  }
+}
+
+class FakePublisher implements EventPublisher {
+  /** Every event PutEvents accepted, in order. */
+  readonly published: ProductEvent[] = [];
+  /** Errors the next publishes throw, in order (the event does not go out). */
+  readonly failures: unknown[] = [];
+  attempts = 0;
+
+  async publish(event: ProductEvent): Promise<void> {
+    this.attempts += 1;
+    const failure = this.failures.shift();
+    if (failure !== undefined) throw failure;
+    // A copy, as PutEvents serializes the detail: later changes to the object must not show here.
+    this.published.push(JSON.parse(JSON.stringify(event)) as ProductEvent);
   }
 }
 
@@ -113,6 +156,7 @@ let calls: string[];
 let clock: FakeClock;
 let pool: FakePool;
 let store: FakeStore;
+let publisher: FakePublisher;
 let logs: { level: string; message: string; fields: Record<string, unknown> }[];
 
 function deps(overrides: Partial<SweeperDeps> = {}): SweeperDeps {
@@ -123,6 +167,7 @@ function deps(overrides: Partial<SweeperDeps> = {}): SweeperDeps {
     clock,
     settings: { graceMs: GRACE, deletesPerSecond: 2, throttleBackoffMs: [1000, 2000] },
     log: { info: log('info'), warn: log('warn'), error: log('error') },
+    events: publisher,
     ...overrides,
   };
 }
@@ -135,6 +180,7 @@ beforeEach(() => {
   clock = new FakeClock(T0);
   pool = new FakePool(calls);
   store = new FakeStore(calls);
+  publisher = new FakePublisher();
   logs = [];
 });
 
@@ -412,6 +458,140 @@ describe('sweep: active mappings whose client is gone', () => {
     // Assess
     expect(report.revokedMappings).toEqual([]);
     expect(store.mappings.get(client)?.status).toBe('active');
+  });
+});
+
+const SCHEMA_DIR = fileURLToPath(new URL('../../lambdas/shared/contract/schemas/', import.meta.url));
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+addFormats(ajv);
+const validateRevoked = ajv.compile(
+  JSON.parse(readFileSync(`${SCHEMA_DIR}${eventSchemaFile('CredentialRevoked')}`, 'utf8')) as object,
+);
+const unavailable = () => Object.assign(new Error('unavailable'), { name: 'InternalException' });
+
+describe('sweep: the CredentialRevoked event of a mapping whose client is gone', () => {
+  const LOST = 'lostclient000000000000000000';
+
+  it('publishes CredentialRevoked once, with the sweeper as actor, valid against its schema', async () => {
+    // Prepare
+    const userId = randomUUID();
+    store.map(LOST, userId);
+    // Act
+    const report = await sweep(deps());
+    clock.nowMs += GRACE;
+    const again = await sweep(deps());
+    // Assess
+    expect(publisher.published).toHaveLength(1);
+    const [event] = publisher.published;
+    expect(event?.detailType).toBe('CredentialRevoked');
+    expect(event?.detail).toEqual({
+      eventId: sweeperRevokedEventId(LOST),
+      version: 1,
+      occurredAt: new Date(T0).toISOString(),
+      userId,
+      clientId: LOST,
+      actor: { type: 'system', name: 'sweeper' },
+    });
+    expect(validateRevoked(event?.detail), JSON.stringify(validateRevoked.errors)).toBe(true);
+    expect(report.publishedEvents).toEqual([{ clientId: LOST, eventId: sweeperRevokedEventId(LOST) }]);
+    expect(store.sweeperRevocations.get(LOST)?.eventId).toBe(sweeperRevokedEventId(LOST));
+    expect(again).toMatchObject({ revokedMappings: [], publishedEvents: [], unpublishedEvents: [] });
+  });
+
+  it('publishes only after the revoke committed', async () => {
+    // Prepare
+    store.map(LOST, randomUUID());
+    let publishedBeforeRevoke: number | undefined;
+    store.beforeRevoke = () => {
+      publishedBeforeRevoke = publisher.attempts;
+    };
+    // Act
+    await sweep(deps());
+    // Assess
+    expect(publishedBeforeRevoke).toBe(0);
+    expect(publisher.published).toHaveLength(1);
+  });
+
+  it('publishes nothing when the conditional revoke lost to another change', async () => {
+    // Prepare: the user revokes it through the API (the workflow publishes that event) just before the sweeper
+    const userId = randomUUID();
+    store.map(LOST, userId);
+    store.beforeRevoke = (mapping) => store.mappings.set(mapping.clientId, { ...mapping, status: 'revoked' });
+    // Act
+    const report = await sweep(deps());
+    const next = await sweep(deps());
+    // Assess
+    expect(report).toMatchObject({ revokedMappings: [], publishedEvents: [], unpublishedEvents: [] });
+    expect(next).toMatchObject({ publishedEvents: [], unpublishedEvents: [] });
+    expect(publisher.attempts).toBe(0);
+  });
+
+  it('publishes the event again on the next run, with the same eventId and time, when PutEvents failed', async () => {
+    // Prepare
+    const userId = randomUUID();
+    store.map(LOST, userId);
+    publisher.failures.push(unavailable());
+    // Act
+    const first = await sweep(deps());
+    clock.nowMs += 15 * MINUTE;
+    const second = await sweep(deps());
+    const third = await sweep(deps());
+    // Assess: revoked at once, announced by the next run as if on time, then never again
+    expect(first).toMatchObject({ revokedMappings: [{ clientId: LOST, userId }], publishedEvents: [], unpublishedEvents: [LOST] });
+    expect(store.mappings.get(LOST)?.status).toBe('revoked');
+    expect(logs.find((l) => l.level === 'error')?.fields).toEqual({
+      clientId: LOST,
+      userId,
+      eventId: sweeperRevokedEventId(LOST),
+      errorName: 'InternalException',
+    });
+    expect(second).toMatchObject({ revokedMappings: [], publishedEvents: [{ clientId: LOST, eventId: sweeperRevokedEventId(LOST) }] });
+    expect(publisher.published.map((e) => e.detail)).toEqual([
+      expect.objectContaining({ eventId: sweeperRevokedEventId(LOST), occurredAt: new Date(T0).toISOString() }),
+    ]);
+    expect(third).toMatchObject({ publishedEvents: [], unpublishedEvents: [] });
+  });
+
+  it('repeats the same eventId when a retried sweep publishes an event that went out but was not recorded', async () => {
+    // Prepare: PutEvents accepts the event, then the run fails to record it
+    store.map(LOST, randomUUID());
+    store.recordFailures.push(unavailable());
+    // Act
+    const first = await sweep(deps());
+    const retry = await sweep(deps());
+    const after = await sweep(deps());
+    // Assess: two publications of one revocation, one eventId, so consumers drop the second
+    expect(first.publishedEvents).toEqual([{ clientId: LOST, eventId: sweeperRevokedEventId(LOST) }]);
+    expect(retry.publishedEvents).toEqual(first.publishedEvents);
+    expect(publisher.published).toHaveLength(2);
+    expect(publisher.published[1]).toEqual(publisher.published[0]);
+    expect(after.publishedEvents).toEqual([]);
+  });
+
+  it('leaves an earlier run\'s unpublished event for the next run when the invocation is about to time out', async () => {
+    // Prepare
+    store.sweeperRevocations.set(LOST, { userId: randomUUID(), revokedAt: new Date(T0 - MINUTE).toISOString() });
+    // Act
+    const report = await sweep(deps({ remainingMs: () => 4000 }));
+    // Assess
+    expect(report).toMatchObject({ publishedEvents: [], unpublishedEvents: [LOST], incomplete: true });
+    expect(publisher.attempts).toBe(0);
+  });
+
+  it('derives one eventId per client, a UUIDv5', () => {
+    expect(sweeperRevokedEventId(LOST)).toBe(sweeperRevokedEventId(LOST));
+    expect(sweeperRevokedEventId(LOST)).not.toBe(sweeperRevokedEventId('otherclient00000000000000000'));
+    expect(sweeperRevokedEventId(LOST)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('keeps the schema strict: a user\'s revocation still names its execution, and the system actor is the sweeper', () => {
+    const base = { eventId: randomUUID(), version: 1, occurredAt: new Date(T0).toISOString(), userId: randomUUID(), clientId: 'abc' };
+    const execution = 'arn:aws:states:us-east-1:000000000000:execution:devaccess-credential-workflow:op';
+    expect(validateRevoked({ ...base, actor: { type: 'user', username: 'ada' }, executionId: execution })).toBe(true);
+    expect(validateRevoked({ ...base, actor: { type: 'user', username: 'ada' } })).toBe(false);
+    expect(validateRevoked({ ...base, actor: { type: 'system', name: 'cron' } })).toBe(false);
+    expect(validateRevoked({ ...base, actor: { type: 'system', name: 'sweeper', username: 'ada' } })).toBe(false);
+    expect(validateRevoked({ ...base, actor: { type: 'user', name: 'sweeper' }, executionId: execution })).toBe(false);
   });
 });
 

@@ -20,12 +20,31 @@ export const CREDENTIAL_EVENT_TYPES: readonly EventDetailType[] = [
   'CredentialRevoked',
 ];
 
+/**
+ * Still 1 after the system actor (see EventActor) was added, because that change is additive: every detail that was
+ * valid before is valid now and means the same, and no field was renamed, retyped or dropped. A new version is for
+ * a change that invalidates or reinterprets events already published (EventBridge archives and replays them).
+ * Consumers should switch on `actor.type` rather than assume `actor.username`: a CredentialRevoked may now come
+ * from the system, without a username.
+ */
 export const EVENT_CONTRACT_VERSION = 1;
 
-export interface EventActor {
+/** A signed-in user made the change (through the API, hence the credential workflow). */
+export interface UserActor {
   readonly type: 'user';
   readonly username: string;
 }
+
+/**
+ * The product made the change on its own: the reconciliation sweeper revoked an active credential whose Cognito app
+ * client no longer exists (deleted out of band). Only CredentialRevoked carries it.
+ */
+export interface SystemActor {
+  readonly type: 'system';
+  readonly name: 'sweeper';
+}
+
+export type EventActor = UserActor | SystemActor;
 
 export interface UserProvisionedDetail {
   readonly eventId: string;
@@ -33,7 +52,7 @@ export interface UserProvisionedDetail {
   readonly occurredAt: string;
   readonly userId: string;
   readonly username: string;
-  readonly actor: EventActor;
+  readonly actor: UserActor;
 }
 
 export interface CredentialEventDetail {
@@ -45,6 +64,10 @@ export interface CredentialEventDetail {
   readonly previousClientId?: string;
   readonly scopes?: readonly string[];
   readonly actor: EventActor;
+  /**
+   * The Step Functions execution that made the change; present whenever one did (every user-initiated change).
+   * Absent only when the system acted outside a workflow (the sweeper, a Lambda function on a schedule).
+   */
   readonly executionId?: string;
 }
 

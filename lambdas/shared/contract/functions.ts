@@ -61,11 +61,13 @@ export const FUNCTIONS = {
   openapi: {
     entry: 'openapi/handler.ts',
     description: 'The public OpenAPI 3.1 document',
-    config: ['CORS_ALLOWED_ORIGINS'],
+    // The token endpoint is on the Cognito domain, not the API's host: the document names it absolutely.
+    config: ['CORS_ALLOWED_ORIGINS', 'TOKEN_URL'],
   },
   sweeper: {
     entry: 'sweeper/handler.ts',
     description: 'Reconciliation sweeper: deletes credential app clients no active mapping names (scheduled)',
-    config: ['IDENTITY_TABLE_NAME', 'USER_POOL_ID', 'SWEEPER_GRACE_SECONDS'],
+    // EVENT_BUS_NAME: it revokes active mappings whose client is gone, and announces each with CredentialRevoked.
+    config: ['IDENTITY_TABLE_NAME', 'USER_POOL_ID', 'SWEEPER_GRACE_SECONDS', 'EVENT_BUS_NAME'],
   },
 } as const satisfies Readonly<Record<FunctionName, FunctionDef>>;

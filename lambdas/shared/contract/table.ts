@@ -10,6 +10,8 @@
  * |                 |                      |                 | provisionedEventId? (UserProvisioned was published)             |
  * | username lookup | `USERNAME#<username>`| `USERNAME`      | userId, username, createdAt                                     |
  * | client lookup   | `CLIENT#<clientId>`  | `CLIENT`        | clientId, userId, status, scopes, name, createdAt, revokedAt?   |
+ * |                 |                      |                 | revokedReason? (`client-missing`: revoked by the sweeper),      |
+ * |                 |                      |                 | revokedEventId? (only here: its CredentialRevoked went out)     |
  * | credential      | `USER#<userId>`      | `CRED#<clientId>` | the same as the client lookup (the user's list, one Query)    |
  * | sweep marker    | `SWEEP#<clientId>`   | `SWEEP`         | clientId, firstSeenAt (epoch ms): when the sweeper first saw an |
  * |                 |                      |                 | unmapped credential client whose name carries no time          |
