@@ -3,6 +3,12 @@
  * share. Declared once here; nothing else spells them.
  */
 
+/** The service name in every structured log line (Powertools `serviceName`). */
+export const SERVICE_NAME = 'devaccess';
+
+/** Path of the OAuth 2.0 token endpoint on the Cognito domain (and on the local stack). */
+export const TOKEN_PATH = '/oauth2/token';
+
 /** API Gateway stage name; also the path prefix of every route (`/v1/...`). */
 export const API_STAGE = 'v1';
 

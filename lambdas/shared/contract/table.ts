@@ -26,11 +26,13 @@ export const USERNAME_SK = 'USERNAME';
 export const CLIENT_SK = 'CLIENT';
 export const CRED_SK_PREFIX = 'CRED#';
 export const SWEEP_SK = 'SWEEP';
+export const USER_PK_PREFIX = 'USER#';
+export const USERNAME_PK_PREFIX = 'USERNAME#';
 export const CLIENT_PK_PREFIX = 'CLIENT#';
 export const SWEEP_PK_PREFIX = 'SWEEP#';
 
-export const userKey = (userId: string) => ({ pk: `USER#${userId}`, sk: USER_SK });
-export const usernameKey = (username: string) => ({ pk: `USERNAME#${username}`, sk: USERNAME_SK });
+export const userKey = (userId: string) => ({ pk: `${USER_PK_PREFIX}${userId}`, sk: USER_SK });
+export const usernameKey = (username: string) => ({ pk: `${USERNAME_PK_PREFIX}${username}`, sk: USERNAME_SK });
 export const clientKey = (clientId: string) => ({ pk: `CLIENT#${clientId}`, sk: CLIENT_SK });
 export const credentialKey = (userId: string, clientId: string) => ({
   pk: `USER#${userId}`,
