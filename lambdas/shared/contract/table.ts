@@ -33,7 +33,7 @@ export const SWEEP_PK_PREFIX = 'SWEEP#';
 
 export const userKey = (userId: string) => ({ pk: `${USER_PK_PREFIX}${userId}`, sk: USER_SK });
 export const usernameKey = (username: string) => ({ pk: `${USERNAME_PK_PREFIX}${username}`, sk: USERNAME_SK });
-export const clientKey = (clientId: string) => ({ pk: `CLIENT#${clientId}`, sk: CLIENT_SK });
+export const clientKey = (clientId: string) => ({ pk: `${CLIENT_PK_PREFIX}${clientId}`, sk: CLIENT_SK });
 export const credentialKey = (userId: string, clientId: string) => ({
   pk: `USER#${userId}`,
   sk: `${CRED_SK_PREFIX}${clientId}`,
