@@ -35,7 +35,7 @@ export const userKey = (userId: string) => ({ pk: `${USER_PK_PREFIX}${userId}`, 
 export const usernameKey = (username: string) => ({ pk: `${USERNAME_PK_PREFIX}${username}`, sk: USERNAME_SK });
 export const clientKey = (clientId: string) => ({ pk: `${CLIENT_PK_PREFIX}${clientId}`, sk: CLIENT_SK });
 export const credentialKey = (userId: string, clientId: string) => ({
-  pk: `USER#${userId}`,
+  pk: `${USER_PK_PREFIX}${userId}`,
   sk: `${CRED_SK_PREFIX}${clientId}`,
 });
 
