@@ -4,26 +4,9 @@
  * also accepts the string form (`-c deletionProtection=false`, `-c callbackUrls=https://a/cb,https://b/cb`,
  * `-c corsOrigins=https://app.example.com`).
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import type { DevAccessStackProps } from './devaccess-stack';
-
-/** The context keys the app reads; every one is optional. */
-export const CONTEXT_KEYS = [
-  'maxCredentialsPerUser',
-  'clientTokenValidityMinutes',
-  'developersGroup',
-  'removalPolicy',
-  'deletionProtection',
-  'domainPrefix',
-  'callbackUrls',
-  'logoutUrls',
-  'corsOrigins',
-  'threatProtection',
-  'mfa',
-  'apiGatewayCloudWatchRole',
-] as const;
-export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
 function fail(key: string, expected: string, value: unknown): never {
   throw new Error(`Context '${key}' must be ${expected}, got ${JSON.stringify(value)}`);
@@ -68,23 +51,48 @@ function oneOf<T extends string>(key: string, value: unknown, allowed: readonly 
   return fail(key, `one of ${allowed.join(', ')}`, value);
 }
 
+/** The settings context can give: every DevAccessStackProps key the stack adds to StackProps. */
+type ContextProps = Omit<DevAccessStackProps, keyof StackProps>;
+export type ContextKey = keyof ContextProps;
+
+/**
+ * One reader per context key. The mapped type makes a key added to DevAccessStackProps without a reader here a
+ * compile error, so no setting silently stays out of reach of `cdk.json` and `-c`.
+ */
+const READERS: { readonly [K in ContextKey]-?: (key: K, value: unknown) => ContextProps[K] } = {
+  removalPolicy: (key, value) => {
+    const removal = oneOf(key, value, ['retain', 'destroy'] as const);
+    return removal === undefined ? undefined : removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+  },
+  maxCredentialsPerUser: integer,
+  clientTokenValidityMinutes: integer,
+  developersGroup: text,
+  deletionProtection: boolean,
+  domainPrefix: text,
+  callbackUrls: list,
+  logoutUrls: list,
+  corsOrigins: list,
+  threatProtection: boolean,
+  mfa: (key, value) => oneOf(key, value, ['optional', 'required'] as const),
+  apiGatewayCloudWatchRole: boolean,
+  // Ranges are the stack's to check (WORKFLOW_WAIT_MS by the functions' config schema, the grace against the
+  // workflow's timeout), so a bad value fails the synth with the same message whatever set it.
+  workflowWaitMs: integer,
+  sweepGraceSeconds: integer,
+};
+
+/** The context keys the app reads; every one is optional. */
+export const CONTEXT_KEYS = Object.keys(READERS) as readonly ContextKey[];
+
 /** Builds the stack's props from context; throws one error naming the first bad value. */
 export function stackPropsFromContext(node: Node): DevAccessStackProps {
-  const get = (key: ContextKey): unknown => node.tryGetContext(key) as unknown;
-  const removal = oneOf('removalPolicy', get('removalPolicy'), ['retain', 'destroy'] as const);
+  const props: Record<string, unknown> = {};
+  for (const key of CONTEXT_KEYS) {
+    const read = READERS[key] as (key: ContextKey, value: unknown) => unknown;
+    props[key] = read(key, node.tryGetContext(key) as unknown);
+  }
   return {
     description: 'devaccess: developer API access (OAuth 2.0 client credentials bound to a user)',
-    maxCredentialsPerUser: integer('maxCredentialsPerUser', get('maxCredentialsPerUser')),
-    clientTokenValidityMinutes: integer('clientTokenValidityMinutes', get('clientTokenValidityMinutes')),
-    developersGroup: text('developersGroup', get('developersGroup')),
-    removalPolicy: removal === undefined ? undefined : removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
-    deletionProtection: boolean('deletionProtection', get('deletionProtection')),
-    domainPrefix: text('domainPrefix', get('domainPrefix')),
-    callbackUrls: list('callbackUrls', get('callbackUrls')),
-    logoutUrls: list('logoutUrls', get('logoutUrls')),
-    corsOrigins: list('corsOrigins', get('corsOrigins')),
-    threatProtection: boolean('threatProtection', get('threatProtection')),
-    mfa: oneOf('mfa', get('mfa'), ['optional', 'required'] as const),
-    apiGatewayCloudWatchRole: boolean('apiGatewayCloudWatchRole', get('apiGatewayCloudWatchRole')),
+    ...(props as ContextProps),
   };
 }

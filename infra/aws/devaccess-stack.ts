@@ -10,7 +10,6 @@ import type { Construct } from 'constructs';
 import type { FunctionName } from '../../lambdas/shared/contract/functions';
 import {
   DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES,
-  DEFAULT_DEVELOPERS_GROUP,
   DEFAULT_MAX_CREDENTIALS_PER_USER,
   DEFAULT_SWEEP_GRACE_SECONDS,
   DEFAULT_WORKFLOW_WAIT_MS,
@@ -161,7 +160,7 @@ export class DevAccessStack extends Stack {
 
     this.directory = new UserDirectory(this, 'Users', {
       postConfirmation: postConfirmation.function,
-      developersGroup: props.developersGroup ?? DEFAULT_DEVELOPERS_GROUP,
+      developersGroup: props.developersGroup,
       domainPrefix: props.domainPrefix,
       callbackUrls: props.callbackUrls,
       logoutUrls: props.logoutUrls,

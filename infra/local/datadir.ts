@@ -12,8 +12,21 @@
  * deleting the file, so numbers only grow; the next owner removes the older files.
  */
 import { randomUUID } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { writeFileAtomicSync } from './files';
+
+/** The data directory when neither `--data-dir` nor DEVACCESS_DATA_DIR names one. */
+export const DEFAULT_DATA_DIR = '.local';
+/** Where the running stack writes its endpoints (read by the CLIs that talk to it). */
+export const ENDPOINTS_FILE = 'endpoints.json';
+/** The EventBridge archive: one archived event envelope per line. */
+export const ARCHIVE_FILE = 'events.jsonl';
+
+/** The data directory a command uses: its flag, else DEVACCESS_DATA_DIR (an empty value counts as unset), else the default. */
+export function resolveDataDir(flag: string | undefined, env: Record<string, string | undefined>): string {
+  return flag ?? (env['DEVACCESS_DATA_DIR'] || DEFAULT_DATA_DIR);
+}
 
 export class DataDirInUseError extends Error {
   override readonly name = 'DataDirInUseError';
@@ -71,6 +84,8 @@ const LOCK_NAME = /^\.lock\.(\d+)$/;
 /** The lock file of versions before numbered locks (a bare pid); it counts as number 0. */
 const LEGACY_NAME = '.lock';
 const TEMP_PREFIX = '.lock-tmp.';
+/** A tombstone's temporary file (writeFileAtomicSync), left behind if the process died before the rename. */
+const TOMBSTONE_TEMP = /^\.lock\.\d+\..*\.tmp$/;
 const MAX_ATTEMPTS = 50;
 /** How long an empty lock file may be mid-creation before it counts as abandoned. */
 const EMPTY_GRACE_MS = 2_000;
@@ -143,7 +158,7 @@ function removeOlder(dataDir: string, generation: number): void {
     const path = join(dataDir, name);
     if (Number.isSafeInteger(number) && number < generation) {
       rmSync(path, { force: true });
-    } else if (name.startsWith(TEMP_PREFIX)) {
+    } else if (name.startsWith(TEMP_PREFIX) || TOMBSTONE_TEMP.test(name)) {
       try {
         if (Date.now() - statSync(path).mtimeMs > 60_000) rmSync(path, { force: true });
       } catch {
@@ -199,10 +214,8 @@ export function lockDataDir(dir: string, options: LockDataDirOptions = {}): Data
         released = true;
         heldTokens.delete(token);
         // A tombstone, not a deletion: the numbers keep growing, so a starter with an old listing cannot reuse one.
-        const temp = join(dataDir, `${TEMP_PREFIX}${token}`);
         try {
-          writeFileSync(temp, JSON.stringify({ released: true }));
-          renameSync(temp, path);
+          writeFileAtomicSync(path, JSON.stringify({ released: true }));
         } catch (err) {
           // The directory is gone (removed while the stack ran): nothing is left to release.
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

@@ -12,9 +12,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ALL_EVENTS_PATTERN, CREDENTIAL_EVENTS_PATTERN } from '../../lambdas/shared/contract/events';
 import { compileEventPattern, type CompiledEventPattern } from './aws/eventbridge/pattern';
-
-export const DEFAULT_DATA_DIR = '.local';
-export const ARCHIVE_FILE = 'events.jsonl';
+import { ARCHIVE_FILE, DEFAULT_DATA_DIR, resolveDataDir } from './datadir';
 const POLL_MS = 500;
 
 export interface EventsCliOptions {
@@ -26,25 +24,26 @@ export interface EventsCliOptions {
 
 export const USAGE = [
   'Usage: npm run events -- [--follow] [--json] [--all] [--data-dir DIR]',
-  '  Prints the product events archived in <data dir>/events.jsonl, one line each.',
+  `  Prints the product events archived in <data dir>/${ARCHIVE_FILE}, one line each.`,
   '  --follow    keep printing events as they arrive (Ctrl-C stops)',
   '  --json      print the raw EventBridge events',
   '  --all       every product event (default: credential events only; --all adds UserProvisioned)',
-  '  --data-dir  the local stack\'s data directory (default DEVACCESS_DATA_DIR or .local)',
+  `  --data-dir  the local stack's data directory (default DEVACCESS_DATA_DIR or ${DEFAULT_DATA_DIR})`,
 ].join('\n');
 
 export function parseArgs(argv: readonly string[], env: Record<string, string | undefined>): EventsCliOptions {
-  const options = { follow: false, json: false, all: false, dataDir: env['DEVACCESS_DATA_DIR'] || DEFAULT_DATA_DIR };
+  const options = { follow: false, json: false, all: false };
+  let dataDir: string | undefined;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] as string;
     if (arg === '--follow' || arg === '-f') options.follow = true;
     else if (arg === '--json') options.json = true;
     else if (arg === '--all') options.all = true;
-    else if (arg === '--data-dir' && argv[i + 1] !== undefined) options.dataDir = argv[++i] as string;
-    else if (arg.startsWith('--data-dir=')) options.dataDir = arg.slice('--data-dir='.length);
+    else if (arg === '--data-dir' && argv[i + 1] !== undefined) dataDir = argv[++i] as string;
+    else if (arg.startsWith('--data-dir=')) dataDir = arg.slice('--data-dir='.length);
     else throw new Error(`Unknown argument: ${arg}\n${USAGE}`);
   }
-  return options;
+  return { ...options, dataDir: resolveDataDir(dataDir, env) };
 }
 
 /** The human-readable line of one archived event. */

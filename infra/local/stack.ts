@@ -10,7 +10,6 @@
  * the same data directory finds them and keeps every user, credential, note, execution and event.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync, renameSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -21,8 +20,8 @@ import {
   CreateUserPoolClientCommand,
   CreateUserPoolCommand,
   DescribeResourceServerCommand,
-  ListUserPoolClientsCommand,
   ListUserPoolsCommand,
+  paginateListUserPoolClients,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -52,6 +51,7 @@ import {
   RESOURCE_SERVER_IDENTIFIER,
   RESOURCE_SERVER_NAME,
   STATE_MACHINES,
+  TOKEN_PATH,
 } from '../../lambdas/shared/contract/names';
 import { NOTES_KEYS, TABLE_KEYS } from '../../lambdas/shared/contract/table';
 import {
@@ -69,11 +69,19 @@ import { createCognitoEmulator, type CognitoEmulator } from './aws/cognito';
 import { ensureTable, startDynamoDb, type LocalDynamoDb } from './aws/dynamodb';
 import { createAwsEndpoint } from './aws/endpoint';
 import { createLocalEventBridge, type LocalEventBridge } from './aws/eventbridge';
-import { createLocalLambda, functionArn, functionsFromContract, type LocalLambda } from './aws/lambda';
+import {
+  createLocalLambda,
+  functionArn,
+  functionsFromContract,
+  payloadOrThrow,
+  type InvokeResult,
+  type LocalLambda,
+} from './aws/lambda';
 import { createStepFunctionsEmulator, type StepFunctionsEmulator } from './aws/stepfunctions';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type HttpRoute } from './aws/types';
-import { lockDataDir } from './datadir';
+import { DEFAULT_DATA_DIR, ENDPOINTS_FILE, lockDataDir } from './datadir';
 import { FaultInjector } from './faults';
+import { writeFileAtomic } from './files';
 import { createLocalGateway } from './gateway';
 import type { LocalEndpoints } from './walkthrough';
 
@@ -139,12 +147,6 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, path);
-}
-
 function notFound(res: ServerResponse): void {
   const body = JSON.stringify({ error: { code: 'not_found', message: 'Nothing is served here' } });
   res.writeHead(404, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
@@ -156,7 +158,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const region = LOCAL_REGION;
   const accountId = LOCAL_ACCOUNT_ID;
   const log = options.log ?? ((line: string) => console.log(line));
-  const lock = lockDataDir(options.dataDir ?? '.local');
+  const lock = lockDataDir(options.dataDir ?? DEFAULT_DATA_DIR);
   const dataDir = lock.dataDir;
   const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
   const closeAll = async () => {
@@ -227,13 +229,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.clientWriteRatePerSecond === undefined
         ? {}
         : { clientWriteRatePerSecond: options.clientWriteRatePerSecond }),
-      invokeLambda: async (arn, event) => {
-        const result = await invokeLambda(arn, event);
-        if ('error' in result) {
-          throw Object.assign(new Error(result.error.errorMessage), { name: result.error.errorType });
-        }
-        return result.payload;
-      },
+      invokeLambda: async (arn, event) => payloadOrThrow(await invokeLambda(arn, event)),
     });
     cleanups.push(() => cognito.flush());
     const stepFunctions = await createStepFunctionsEmulator({
@@ -277,7 +273,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accountId,
     });
 
-    const tokenUrl = `${baseUrl}/oauth2/token`;
+    const tokenUrl = `${baseUrl}${TOKEN_PATH}`;
     const config: Partial<Record<ConfigKey, string>> = {
       AWS_REGION: region,
       IDENTITY_TABLE_NAME: LOCAL_NAMES.identityTable,
@@ -312,13 +308,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       userPoolId: resources.userPoolId,
       jwks: () => ({ keys: cognito.jwks().keys.map((key) => ({ ...key })) }),
       corsOrigins: DEFAULT_CORS_ORIGINS,
-      invoke: async (fn, event) => {
-        const result = await invokeLambda(LOCAL_NAMES.function(fn), event);
-        if ('error' in result) {
-          throw Object.assign(new Error(result.error.errorMessage), { name: result.error.errorType });
-        }
-        return result.payload as APIGatewayProxyResult;
-      },
+      invoke: async (fn, event) =>
+        payloadOrThrow(await invokeLambda(LOCAL_NAMES.function(fn), event)) as APIGatewayProxyResult,
     });
     routes = [gateway, endpoint, cognito.http];
     const resumed = stepFunctions.resumeInterrupted();
@@ -344,7 +335,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stateMachineArns: resources.stateMachineArns,
       dataDir,
     };
-    writeJsonAtomic(join(dataDir, 'endpoints.json'), endpoints);
+    await writeFileAtomic(join(dataDir, ENDPOINTS_FILE), `${JSON.stringify(endpoints, null, 2)}\n`);
 
     const sweeper = startSweeper({
       invoke: () => invokeLambda(LOCAL_NAMES.function('sweeper'), scheduledEvent(region, accountId)),
@@ -392,7 +383,7 @@ function scheduledEvent(region: string, accountId: string): Record<string, unkno
  * skipped), a line in the stack's log when a sweep changed something, and a stop that waits for a running sweep.
  */
 function startSweeper(opts: {
-  invoke: () => Promise<{ payload: unknown } | { error: { errorType: string; errorMessage: string } }>;
+  invoke: () => Promise<InvokeResult>;
   intervalSeconds: number;
   log: (line: string) => void;
 }): { runOnce(): Promise<SweepReport>; stop(): Promise<void> } {
@@ -402,11 +393,7 @@ function startSweeper(opts: {
     if (stopped) return Promise.reject(new Error('The local stack is closed'));
     running ??= (async () => {
       try {
-        const result = await opts.invoke();
-        if ('error' in result) {
-          throw Object.assign(new Error(result.error.errorMessage), { name: result.error.errorType });
-        }
-        return result.payload as SweepReport;
+        return payloadOrThrow(await opts.invoke()) as SweepReport;
       } finally {
         running = undefined;
       }
@@ -546,8 +533,12 @@ async function bootstrap(opts: {
       );
     }
 
-    const clients = await cognito.send(new ListUserPoolClientsCommand({ UserPoolId: userPoolId, MaxResults: 60 }));
-    let uiClientId = clients.UserPoolClients?.find((c) => c.ClientName === UI_CLIENT.ClientName)?.ClientId;
+    let uiClientId: string | undefined;
+    // Credential clients share the pool with the UI client, so it may be on any page of the listing.
+    for await (const page of paginateListUserPoolClients({ client: cognito }, { UserPoolId: userPoolId, MaxResults: 60 })) {
+      uiClientId = page.UserPoolClients?.find((c) => c.ClientName === UI_CLIENT.ClientName)?.ClientId;
+      if (uiClientId) break;
+    }
     if (!uiClientId) {
       const created = await cognito.send(
         // UI_CLIENT is in CreateUserPoolClient's own field names; the CDK UserDirectory maps the same object.

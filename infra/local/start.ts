@@ -3,7 +3,7 @@
  * port), `--data-dir D` (or DEVACCESS_DATA_DIR). Ctrl-C stops it cleanly; the data directory keeps everything.
  */
 import { parseArgs } from 'node:util';
-import { DataDirInUseError } from './datadir';
+import { DataDirInUseError, DEFAULT_DATA_DIR, ENDPOINTS_FILE, resolveDataDir } from './datadir';
 import { startLocalStack } from './stack';
 import { endpointsTable, walkthrough } from './walkthrough';
 
@@ -33,18 +33,20 @@ async function main(): Promise<void> {
     throw new UsageError(`${(err as Error).message}. Try: npm start -- --help`);
   }
   if (values.help) {
-    console.log('Usage: npm start -- [--port N] [--data-dir DIR]\n  defaults: port 4000 (DEVACCESS_PORT), data dir .local (DEVACCESS_DATA_DIR)');
+    console.log(
+      `Usage: npm start -- [--port N] [--data-dir DIR]\n  defaults: port 4000 (DEVACCESS_PORT), data dir ${DEFAULT_DATA_DIR} (DEVACCESS_DATA_DIR)`,
+    );
     return;
   }
   const port =
     values.port !== undefined
       ? parsePort(values.port, '--port')
       : parsePort(process.env['DEVACCESS_PORT'] ?? '4000', 'DEVACCESS_PORT');
-  const dataDir = values['data-dir'] ?? process.env['DEVACCESS_DATA_DIR'] ?? '.local';
+  const dataDir = resolveDataDir(values['data-dir'], process.env);
 
   const stack = await startLocalStack({ port, dataDir });
   const { endpoints } = stack;
-  console.log(`\ndevaccess local stack is ready (endpoints also in ${endpoints.dataDir}/endpoints.json)\n`);
+  console.log(`\ndevaccess local stack is ready (endpoints also in ${endpoints.dataDir}/${ENDPOINTS_FILE})\n`);
   console.log(endpointsTable(endpoints));
   console.log('\nTry it (paste step by step into a shell):\n');
   console.log(walkthrough(endpoints));

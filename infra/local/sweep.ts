@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SweepReport } from '../../lambdas/sweeper/core';
+import { DEFAULT_DATA_DIR, ENDPOINTS_FILE, resolveDataDir } from './datadir';
 import { LOCAL_NAMES } from './stack';
 import type { LocalEndpoints } from './walkthrough';
 
@@ -16,7 +17,7 @@ export const USAGE = [
   '  Runs the reconciliation sweeper once against the running local stack of that data directory and prints what',
   '  it did (orphaned credential clients deleted, mappings whose client disappeared revoked).',
   '  --json      print the sweep report as JSON',
-  '  --data-dir  the local stack\'s data directory (default DEVACCESS_DATA_DIR or .local)',
+  `  --data-dir  the local stack's data directory (default DEVACCESS_DATA_DIR or ${DEFAULT_DATA_DIR})`,
 ].join('\n');
 
 export interface SweepCliOptions {
@@ -25,7 +26,7 @@ export interface SweepCliOptions {
 }
 
 export function parseSweepArgs(argv: readonly string[], env: Record<string, string | undefined>): SweepCliOptions {
-  let dataDir = env['DEVACCESS_DATA_DIR'] || '.local';
+  let dataDir: string | undefined;
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -34,7 +35,7 @@ export function parseSweepArgs(argv: readonly string[], env: Record<string, stri
     else if (arg.startsWith('--data-dir=')) dataDir = arg.slice('--data-dir='.length);
     else throw new Error(`Unknown argument: ${arg}\n${USAGE}`);
   }
-  return { dataDir, json };
+  return { dataDir: resolveDataDir(dataDir, env), json };
 }
 
 /** What a person reads: counts first, then every client the sweep acted on. */
@@ -63,7 +64,7 @@ export function formatSweepReport(report: SweepReport, userPoolId: string): stri
 }
 
 function readEndpoints(dataDir: string): LocalEndpoints {
-  const path = join(resolve(dataDir), 'endpoints.json');
+  const path = join(resolve(dataDir), ENDPOINTS_FILE);
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as LocalEndpoints;
   } catch (err) {

@@ -18,10 +18,12 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { z } from 'zod';
 import type { Config } from '../shared/config';
-import { CREDENTIAL_CLIENT_NAME_PREFIX, RESOURCE_SCOPE_NAMES, fullScope } from '../shared/contract/names';
+import { credentialClientName } from '../shared/contract/client-name';
+import { RESOURCE_SCOPE_NAMES, fullScope } from '../shared/contract/names';
 import type { CreateClientTaskInput, CreateClientTaskOutput } from '../shared/contract/workflow';
 import { ValidationError } from '../shared/errors';
 import { logger } from '../shared/logger';
+import { distinctScopes } from './schemas';
 
 /** The full OAuth scopes a credential may hold (`devaccess/read`, `devaccess/write`). */
 const CREDENTIAL_SCOPES = RESOURCE_SCOPE_NAMES.map(fullScope) as [string, ...string[]];
@@ -38,23 +40,12 @@ export const CreateClientTaskInputSchema = z.strictObject({
   task: z.literal('createClient'),
   userId: z.uuid(),
   operationId: z.uuid(),
-  scopes: z
-    .array(z.enum(CREDENTIAL_SCOPES))
-    .min(1)
-    .refine((scopes) => new Set(scopes).size === scopes.length, 'must not repeat a scope'),
+  scopes: distinctScopes(z.array(z.enum(CREDENTIAL_SCOPES)).min(1)),
 });
 
 export interface ClientFactoryDeps {
   readonly cognito: CognitoIdentityProviderClient;
   readonly config: Pick<Config, 'USER_POOL_ID' | 'CLIENT_TOKEN_VALIDITY_MINUTES'>;
-}
-
-/**
- * The deterministic name of the client an operation creates: it records the user and the operation, so a client
- * left behind by a failed or retried run can be traced to both.
- */
-export function credentialClientName(userId: string, operationId: string): string {
-  return `${CREDENTIAL_CLIENT_NAME_PREFIX}${userId}-${operationId}`;
 }
 
 /** Validates the task input; the error names every offending field (never its value). */

@@ -6,13 +6,14 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../shared/clock';
-import type {
-  CredentialOperation,
-  CredentialWorkflowInput,
-  CredentialWorkflowOutput,
-  WorkflowError,
+import {
+  CREDENTIAL_OPERATIONS,
+  type CredentialOperation,
+  type CredentialWorkflowInput,
+  type CredentialWorkflowOutput,
+  type WorkflowError,
 } from '../shared/contract/workflow';
-import { ConflictError, DevAccessError, NotFoundError, UpstreamError } from '../shared/errors';
+import { ConflictError, DevAccessError, UpstreamError } from '../shared/errors';
 import { logger } from '../shared/logger';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
@@ -99,7 +100,7 @@ export class IdempotencyKeyReusedError extends DevAccessError {
 
 const ScopeString = z.string().min(1);
 const WorkflowOutputSchema = z.object({
-  operation: z.enum(['create', 'reset', 'revoke']),
+  operation: z.enum(CREDENTIAL_OPERATIONS),
   userId: z.string().min(1),
   clientId: z.string().min(1),
   previousClientId: z.string().min(1).optional(),
@@ -108,7 +109,7 @@ const WorkflowOutputSchema = z.object({
 });
 /** The fields of an execution's input this module reads (the rest is the workflow's business). */
 const ExecutionInputSchema = z.object({
-  operation: z.enum(['create', 'reset', 'revoke']),
+  operation: z.enum(CREDENTIAL_OPERATIONS),
   operationId: z.string().min(1),
   userId: z.string().min(1),
   clientId: z.string().min(1).optional(),
@@ -247,10 +248,6 @@ async function outcome(deps: WorkflowWaitDeps, name: string, state: ExecutionSta
       switch (state.error) {
         case 'Conflict':
           throw new ConflictError('Another change to your credentials is in progress; retry');
-        case 'LimitExceeded':
-          throw new ConflictError('You have reached the maximum number of active credentials', 'limit_exceeded');
-        case 'NotFound':
-          throw new NotFoundError('No such active credential');
         case COMMITTED_WITHOUT_EVENT:
           return committedWithoutEvent(deps, name, state);
         default:

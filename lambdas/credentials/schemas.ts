@@ -4,7 +4,8 @@
  * from what the handler accepts.
  */
 import { z } from 'zod';
-import { PATH_PARAMS } from '../shared/contract/routes';
+import { PATH_PARAM_PATTERNS } from '../shared/contract/routes';
+import { CREDENTIAL_STATUSES } from '../shared/contract/table';
 import { RESOURCE_SCOPE_NAMES, type ResourceScope } from '../shared/contract/names';
 
 /** Display names: letters, marks, digits, punctuation, symbols and spaces; no control or format characters. */
@@ -23,10 +24,12 @@ const credentialName = z
   .regex(PRINTABLE, 'must contain printable characters only')
   .describe('Display name (1-64 printable characters, trimmed)');
 
-const scopeList = z
-  .array(scopeName)
-  .min(1)
-  .refine((list) => new Set(list).size === list.length, 'must not repeat a scope')
+/** Refuses a scope list naming a scope twice (the request bodies here, the CreateClient task's input). */
+export function distinctScopes<S extends z.ZodArray<z.ZodType>>(list: S): S {
+  return list.refine((items) => new Set(items).size === items.length, 'must not repeat a scope');
+}
+
+const scopeList = distinctScopes(z.array(scopeName).min(1))
   .meta({ uniqueItems: true })
   .describe('Resource-server scopes the credential\'s tokens get');
 
@@ -54,14 +57,14 @@ export const IdempotencyKey = z
   .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 visible ASCII characters')
   .describe('Makes a retried request return the first request\'s result instead of running again');
 
-const clientId = z.string().regex(new RegExp(PATH_PARAMS['clientId']?.pattern ?? '^$')).describe('Cognito app client id');
+const clientId = z.string().regex(PATH_PARAM_PATTERNS['clientId'] ?? /^$/).describe('Cognito app client id');
 const isoTime = z.iso.datetime().describe('ISO-8601 time');
 
 export const CredentialSummary = z.strictObject({
   clientId,
   name: z.string(),
   scopes: z.array(scopeName),
-  status: z.enum(['active', 'revoked']),
+  status: z.enum(CREDENTIAL_STATUSES),
   createdAt: isoTime,
   revokedAt: isoTime.optional(),
 });

@@ -19,7 +19,7 @@ import {
 } from '../credentials/schemas';
 import { CreateNoteBody, Note, NoteList } from '../notes/schemas';
 import { Me } from '../profile/schemas';
-import { API_STAGE, RESOURCE_SCOPES, USER_ADMIN_SCOPE, fullScope } from '../shared/contract/names';
+import { API_STAGE, RESOURCE_SCOPES, TOKEN_PATH, USER_ADMIN_SCOPE, fullScope } from '../shared/contract/names';
 import type { ResourceScope } from '../shared/contract/names';
 import { PATH_PARAMS, ROUTES, type RouteDef, pathParamNames, routeScopes } from '../shared/contract/routes';
 import { ERROR_STATUS, type ErrorCode } from '../shared/errors';
@@ -203,7 +203,7 @@ function scopeDescriptions(): Record<string, string> {
 
 /** Builds the document. Deterministic: the same route table gives the same document. */
 export function buildOpenApiDocument(options: OpenApiOptions = {}): JsonObject {
-  const tokenUrl = options.tokenUrl ?? '/oauth2/token';
+  const tokenUrl = options.tokenUrl ?? TOKEN_PATH;
   const authorizationUrl = tokenUrl.replace(/\/oauth2\/token$/, '/oauth2/authorize');
 
   const paths: Record<string, Record<string, JsonObject>> = {};

@@ -18,9 +18,6 @@ import type { UserRecord } from '../shared/identity-store';
 import { logger } from '../shared/logger';
 import { uuidV5 } from '../shared/uuidv5';
 
-// Re-exported so existing importers keep working; the sweeper derives its eventIds with it too.
-export { uuidV5 };
-
 /** The identity-store operations provisioning needs (IdentityStore implements them). */
 export interface ProvisioningStore {
   provisionUser(username: string, newUserId: string, createdAt: string): Promise<{ userId: string; created: boolean }>;

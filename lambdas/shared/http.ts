@@ -12,6 +12,7 @@ import { MAX_BODY_BYTES } from './contract/names';
 import {
   type ApiHandlerName,
   PATH_PARAMS,
+  PATH_PARAM_PATTERNS,
   ROUTES,
   type RouteDef,
   findRoute,
@@ -119,7 +120,8 @@ function checkPathParams(route: RouteDef, raw: APIGatewayProxyEvent['pathParamet
   for (const name of pathParamNames(route.path)) {
     const value = raw?.[name];
     const def = PATH_PARAMS[name];
-    if (typeof value !== 'string' || !def || !new RegExp(def.pattern).test(value)) {
+    const pattern = PATH_PARAM_PATTERNS[name];
+    if (typeof value !== 'string' || !def || !pattern || !pattern.test(value)) {
       throw new ValidationError(`Path parameter '${name}' is not a valid ${def?.description ?? name}`, name, 'bad_request');
     }
     params[name] = value;

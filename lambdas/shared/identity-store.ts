@@ -9,6 +9,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { awsErrorName } from './aws-errors';
 import {
   CRED_SK_PREFIX,
   clientKey,
@@ -174,7 +175,7 @@ export class IdentityStore implements IdentityLookup {
       );
       return { userId: newUserId, created: true };
     } catch (err) {
-      if ((err as { name?: string }).name !== 'TransactionCanceledException') throw err;
+      if (awsErrorName(err) !== 'TransactionCanceledException') throw err;
       const existing = await this.userIdForUsername(username);
       if (existing === undefined) throw err;
       return { userId: existing, created: false };

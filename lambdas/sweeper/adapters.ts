@@ -17,14 +17,20 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { awsErrorName } from '../shared/aws-errors';
-import { CLIENT_PK_PREFIX, SWEEP_PK_PREFIX, clientKey, credentialKey, sweepMarkerKey, userKey } from '../shared/contract/table';
+import {
+  CLIENT_PK_PREFIX,
+  REVOKED_REASON_CLIENT_MISSING,
+  SWEEP_PK_PREFIX,
+  clientKey,
+  credentialKey,
+  sweepMarkerKey,
+  userKey,
+} from '../shared/contract/table';
+import { IdentityStore } from '../shared/identity-store';
 import type { ClientMapping, PoolClient, SweepMarker, SweeperPool, SweeperStore, UnannouncedRevocation } from './core';
 
 /** ListUserPoolClients returns at most 60 clients a page. */
 const CLIENTS_PAGE_SIZE = 60;
-
-/** `revokedReason` of a mapping the sweeper revoked because its app client was gone (the workflow sets none). */
-const CLIENT_MISSING = 'client-missing';
 
 export class CognitoPool implements SweeperPool {
   constructor(
@@ -59,16 +65,17 @@ export class CognitoPool implements SweeperPool {
 }
 
 export class DynamoSweeperStore implements SweeperStore {
+  private readonly identities: IdentityStore;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+  ) {
+    this.identities = new IdentityStore(db, tableName);
+  }
 
-  async clientMapping(clientId: string): Promise<ClientMapping | undefined> {
-    const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: clientKey(clientId), ConsistentRead: true }),
-    );
-    return toMapping(out.Item);
+  clientMapping(clientId: string): Promise<Pick<ClientMapping, 'userId' | 'status'> | undefined> {
+    return this.identities.clientMapping(clientId);
   }
 
   async scan(): Promise<{ activeMappings: ClientMapping[]; markers: SweepMarker[]; unannounced: UnannouncedRevocation[] }> {
@@ -88,7 +95,7 @@ export class DynamoSweeperStore implements SweeperStore {
           ExpressionAttributeValues: {
             ':client': CLIENT_PK_PREFIX,
             ':active': 'active',
-            ':missing': CLIENT_MISSING,
+            ':missing': REVOKED_REASON_CLIENT_MISSING,
             ':sweep': SWEEP_PK_PREFIX,
           },
           ExclusiveStartKey: startKey,
@@ -106,7 +113,7 @@ export class DynamoSweeperStore implements SweeperStore {
           if (mapping?.status === 'active') activeMappings.push(mapping);
           else if (
             mapping &&
-            item['revokedReason'] === CLIENT_MISSING &&
+            item['revokedReason'] === REVOKED_REASON_CLIENT_MISSING &&
             item['revokedEventId'] === undefined &&
             typeof revokedAt === 'string'
           ) {
@@ -154,7 +161,7 @@ export class DynamoSweeperStore implements SweeperStore {
         ':revoked': 'revoked',
         ':userId': mapping.userId,
         ':now': nowIso,
-        ':reason': CLIENT_MISSING,
+        ':reason': REVOKED_REASON_CLIENT_MISSING,
       },
     };
     try {
@@ -191,7 +198,7 @@ export class DynamoSweeperStore implements SweeperStore {
           UpdateExpression: 'SET revokedEventId = :eventId',
           // Only on a mapping the sweeper revoked: an UpdateItem on a missing key would create an item.
           ConditionExpression: 'revokedReason = :missing',
-          ExpressionAttributeValues: { ':eventId': eventId, ':missing': CLIENT_MISSING },
+          ExpressionAttributeValues: { ':eventId': eventId, ':missing': REVOKED_REASON_CLIENT_MISSING },
         }),
       );
     } catch (err) {

@@ -29,11 +29,11 @@
  */
 import type { Clock } from '../shared/clock';
 import { type CredentialEventDetail, EVENT_CONTRACT_VERSION, type SystemActor } from '../shared/contract/events';
-import { CREDENTIAL_CLIENT_NAME_PREFIX } from '../shared/contract/names';
+import { parseCredentialClientName } from '../shared/contract/client-name';
+import type { CredentialStatus } from '../shared/contract/table';
 import { isThrottlingError } from '../shared/aws-errors';
 import type { EventPublisher } from '../shared/events-publisher';
 import { uuidV5 } from '../shared/uuidv5';
-import { uuidv7Time } from '../shared/uuidv7';
 
 /** One app client as ListUserPoolClients lists it. */
 export interface PoolClient {
@@ -51,7 +51,7 @@ export interface SweeperPool {
 export interface ClientMapping {
   readonly clientId: string;
   readonly userId: string;
-  readonly status: 'active' | 'revoked';
+  readonly status: CredentialStatus;
   /** ISO-8601 creation time of the credential. */
   readonly createdAt?: string;
 }
@@ -70,8 +70,8 @@ export interface UnannouncedRevocation {
 }
 
 export interface SweeperStore {
-  /** The CLIENT# mapping of a client (strongly consistent), or `undefined`. */
-  clientMapping(clientId: string): Promise<ClientMapping | undefined>;
+  /** The owner and status of a client's CLIENT# mapping (strongly consistent), or `undefined`. */
+  clientMapping(clientId: string): Promise<Pick<ClientMapping, 'userId' | 'status'> | undefined>;
   /**
    * One pass over the table: every active CLIENT# mapping, every sweep marker, and every mapping the sweeper
    * revoked whose event is not recorded as published.
@@ -184,28 +184,6 @@ export function sweeperRevokedDetail(revocation: UnannouncedRevocation): Credent
   };
 }
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const CREDENTIAL_NAME = new RegExp(`^${escapeRegExp(CREDENTIAL_CLIENT_NAME_PREFIX)}(${UUID})-(${UUID})$`);
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * The user and operation a credential client's name records, or `undefined` for any other client (the UI client
- * `devaccess-ui` shares the prefix, so the whole shape is checked, not just the prefix).
- */
-export function parseCredentialClientName(
-  name: string,
-): { readonly userId: string; readonly operationId: string; readonly createdAtMs?: number } | undefined {
-  const m = CREDENTIAL_NAME.exec(name);
-  if (!m) return undefined;
-  const userId = m[1] as string;
-  const operationId = m[2] as string;
-  const createdAtMs = uuidv7Time(operationId);
-  return { userId, operationId, ...(createdAtMs === undefined ? {} : { createdAtMs }) };
-}
-
 /** Runs one sweep. Never throws for one client's failure; throws only when the pool or the table cannot be read. */
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const { clock, settings, log } = deps;
@@ -217,6 +195,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   for await (const page of deps.pool.listClients()) poolClients.push(...page);
   const inPool = new Set(poolClients.map((c) => c.clientId));
   const markerOf = new Map(markers.map((m) => [m.clientId, m]));
+  const activeMappingOf = new Map(activeMappings.map((m) => [m.clientId, m]));
 
   let credentialClients = 0;
   let mapped = 0;
@@ -229,6 +208,12 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     const parsed = parseCredentialClientName(client.clientName);
     if (!parsed) continue;
     credentialClients += 1;
+    // The scan (read before the listing) already proves a mapping active for this user; a mapping is never
+    // re-activated, so only the clients it does not vouch for need a fresh read (they may be committed meanwhile).
+    if (activeMappingOf.get(client.clientId)?.userId === parsed.userId) {
+      mapped += 1;
+      continue;
+    }
     const mapping = await deps.store.clientMapping(client.clientId);
     if (mapping?.status === 'active' && mapping.userId === parsed.userId) {
       mapped += 1;

@@ -6,7 +6,7 @@ import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { stackPropsFromContext } from '../../infra/aws/context';
+import { CONTEXT_KEYS, stackPropsFromContext } from '../../infra/aws/context';
 import { DevAccessStack } from '../../infra/aws/devaccess-stack';
 import { EVENT_SOURCE, STATE_MACHINES } from '../../lambdas/shared/contract/names';
 import { loadDefinition } from '../../statemachines/load';
@@ -35,6 +35,8 @@ describe('stackPropsFromContext', () => {
       mfa: 'required',
       threatProtection: 'true',
       apiGatewayCloudWatchRole: 'false',
+      workflowWaitMs: '20000',
+      sweepGraceSeconds: '1200',
     });
     // Assess
     expect(props).toMatchObject({
@@ -50,7 +52,13 @@ describe('stackPropsFromContext', () => {
       mfa: 'required',
       threatProtection: true,
       apiGatewayCloudWatchRole: false,
+      workflowWaitMs: 20000,
+      sweepGraceSeconds: 1200,
     });
+  });
+
+  it('reads the workflow wait and the sweeper grace, which the stack props offer too', () => {
+    expect(CONTEXT_KEYS).toEqual(expect.arrayContaining(['workflowWaitMs', 'sweepGraceSeconds']));
   });
 
   it('reads the JSON forms cdk.json holds', () => {
@@ -66,6 +74,9 @@ describe('stackPropsFromContext', () => {
     [{ callbackUrls: 'https://a/cb,,' }, /callbackUrls/],
     [{ developersGroup: '  ' }, /developersGroup.*non-empty/],
     [{ mfa: 'off' }, /mfa.*optional, required/],
+    [{ workflowWaitMs: '25s' }, /workflowWaitMs.*integer/],
+    [{ sweepGraceSeconds: 900.5 }, /sweepGraceSeconds.*integer/],
+    [{ sweepGraceSeconds: '' }, /sweepGraceSeconds.*integer/],
   ])('refuses %j, naming the key', (context, message) => {
     expect(() => propsFrom(context)).toThrow(message);
   });
@@ -88,11 +99,13 @@ describe('a stack built from non-default context', () => {
       mfa: 'required',
       threatProtection: 'true',
       apiGatewayCloudWatchRole: 'false',
+      workflowWaitMs: '20000',
+      sweepGraceSeconds: '1200',
     });
     stack = new DevAccessStack(app, 'DevAccess', stackPropsFromContext(app.node));
     template = Template.fromStack(stack);
   });
-  const envOf = (fn: 'credentials' | 'credentialTasks') =>
+  const envOf = (fn: 'credentials' | 'credentialTasks' | 'sweeper') =>
     (resourceOf(template, stack, stack.functions[fn].function).Properties as any).Environment.Variables;
 
   it('lets stateful resources go with the stack and turns deletion protection off', () => {
@@ -132,6 +145,11 @@ describe('a stack built from non-default context', () => {
       `https://${ref(stack, stack.directory.domain)}.auth.<Ref AWS::Region>.amazoncognito.com/oauth2/token`,
     );
     expect(resourceOf(template, stack, stack.directory.domain).Properties?.['Domain']).toBe('acme-dev');
+  });
+
+  it('gives the credentials API the workflow wait and the sweeper the grace age given', () => {
+    expect(envOf('credentials')['WORKFLOW_WAIT_MS']).toBe('20000');
+    expect(envOf('sweeper')['SWEEPER_GRACE_SECONDS']).toBe('1200');
   });
 
   it('gives the UI client the callback and sign-out URLs given', () => {
@@ -181,6 +199,20 @@ describe('a stack built from non-default context', () => {
     const bad = testApp({ maxCredentialsPerUser: '0' });
     expect(() => new DevAccessStack(bad, 'DevAccess', stackPropsFromContext(bad.node))).toThrow(
       /MAX_CREDENTIALS_PER_USER="0" is invalid/,
+    );
+  });
+
+  it('refuses a workflow wait the credentials function would refuse at cold start', () => {
+    const bad = testApp({ workflowWaitMs: '29000' });
+    expect(() => new DevAccessStack(bad, 'DevAccess', stackPropsFromContext(bad.node))).toThrow(
+      /WORKFLOW_WAIT_MS="29000" is invalid/,
+    );
+  });
+
+  it('refuses a sweeper grace shorter than the credential workflow may run', () => {
+    const bad = testApp({ sweepGraceSeconds: '60' });
+    expect(() => new DevAccessStack(bad, 'DevAccess', stackPropsFromContext(bad.node))).toThrow(
+      /sweepGraceSeconds must be a whole number of at least \d+ .*got 60/,
     );
   });
 });

@@ -4,7 +4,7 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HOUSE_ENVIRONMENT, POWERTOOLS_SERVICE_NAME } from '../../infra/aws/constructs/house-function';
+import { HOUSE_ENVIRONMENT } from '../../infra/aws/constructs/house-function';
 import { configSchema } from '../../lambdas/shared/config';
 import { ERROR_STATUS } from '../../lambdas/shared/errors';
 import { ALL_EVENTS_PATTERN, CREDENTIAL_EVENTS_PATTERN } from '../../lambdas/shared/contract/events';
@@ -26,6 +26,7 @@ import {
   OPERATION_LOCK_SECONDS,
   RESOURCE_SCOPES,
   RESOURCE_SERVER_IDENTIFIER,
+  SERVICE_NAME,
   STATE_MACHINES,
 } from '../../lambdas/shared/contract/names';
 import { ROUTES, routeScopes } from '../../lambdas/shared/contract/routes';
@@ -75,7 +76,7 @@ describe('functions', () => {
   it.each(functionNames)('gives %s exactly its configuration keys plus the house variables', (name) => {
     const env = props(resourceOf(s.template, s.stack, s.stack.functions[name].function))['Environment']?.['Variables'] ?? {};
     expect(Object.keys(env).sort()).toEqual([...FUNCTIONS[name].config, ...Object.keys(HOUSE_ENVIRONMENT)].sort());
-    expect(env['POWERTOOLS_SERVICE_NAME']).toBe(POWERTOOLS_SERVICE_NAME);
+    expect(env['POWERTOOLS_SERVICE_NAME']).toBe(SERVICE_NAME);
   });
 
   it.each(functionNames)('logs %s to its own log group with a retention', (name) => {

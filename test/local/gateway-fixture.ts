@@ -10,7 +10,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type JWK, type JWTPayload, SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import { type GatewayLogger, type JwksLike, type LocalGatewayOptions, createLocalGateway } from '../../infra/local/gateway';
 import { USER_ADMIN_SCOPE } from '../../lambdas/shared/contract/names';
-import { PATH_PARAMS, type RouteDef, pathParamNames, stagePath } from '../../lambdas/shared/contract/routes';
+import { PATH_PARAM_PATTERNS, type RouteDef, pathParamNames, stagePath } from '../../lambdas/shared/contract/routes';
 import type { ApiHandlerName } from '../../lambdas/shared/contract/routes';
 
 export const REGION = 'us-east-1';
@@ -103,7 +103,7 @@ export function concretePath(route: RouteDef): string {
   let path = stagePath(route);
   for (const name of pathParamNames(route.path)) {
     const sample = samples[name];
-    if (!sample || !PATH_PARAMS[name] || !new RegExp(PATH_PARAMS[name].pattern).test(sample)) {
+    if (!sample || !PATH_PARAM_PATTERNS[name]?.test(sample)) {
       throw new Error(`No valid sample for path parameter ${name}`);
     }
     path = path.replace(`{${name}}`, sample);

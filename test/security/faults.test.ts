@@ -30,7 +30,14 @@ import {
   listPoolClients,
   snapshotTable,
 } from '../support/invariants';
-import { type HttpResult, type TestCredential, type TestStack, type TestUser, startTestStack } from '../support/local-stack';
+import {
+  type HttpResult,
+  type TestCredential,
+  type TestStack,
+  type TestUser,
+  localAwsConfig,
+  startTestStack,
+} from '../support/local-stack';
 
 const run = promisify(execFile);
 
@@ -298,12 +305,7 @@ describe('category: faults', () => {
   });
 
   describe('the stack stopped between two steps', () => {
-    const sfn = () =>
-      new SFNClient({
-        endpoint: t.stack.endpoints.awsEndpoint,
-        region: t.stack.endpoints.region,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      });
+    const sfn = () => new SFNClient(localAwsConfig(t.stack.endpoints));
 
     /** Waits until no execution runs (failed at restart, or resumed and finished). */
     async function settledExecutions(): Promise<void> {

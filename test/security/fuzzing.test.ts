@@ -46,7 +46,7 @@ import type { ProxyHandler } from '../../lambdas/shared/http';
 import { createRouter } from '../../infra/local/gateway/routing';
 import { send } from '../local/gateway-fixture';
 import { checkInvariants } from '../support/invariants';
-import { type TestStack, type TestUser, startTestStack } from '../support/local-stack';
+import { type TestStack, type TestUser, localAwsConfig, startTestStack } from '../support/local-stack';
 import { apiEvent, clientClaims, userClaims } from '../unit/support/api';
 import { CredentialWorld, IDENTITY_TABLE } from '../unit/support/credential-world';
 import {
@@ -762,14 +762,7 @@ describe('category: fuzzing', () => {
         const res = await t.api('POST', '/notes', user.token, { text });
         if (res.status !== 201) throw new Error(`seed note: ${res.status} ${res.text}`);
       }
-      const endpoints = t.stack.endpoints;
-      db = DynamoDBDocumentClient.from(
-        new DynamoDBClient({
-          endpoint: endpoints.awsEndpoint,
-          region: endpoints.region,
-          credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-        }),
-      );
+      db = DynamoDBDocumentClient.from(new DynamoDBClient(localAwsConfig(t.stack.endpoints)));
     }, 60_000);
 
     afterAll(async () => {

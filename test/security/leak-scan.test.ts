@@ -11,7 +11,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATE_MACHINES } from '../../lambdas/shared/contract/names';
-import type { TestCredential, TestStack, TestUser } from '../support/local-stack';
+import { type TestCredential, type TestStack, type TestUser, localAwsConfig } from '../support/local-stack';
 import { expectRefusal, answerOf, startSecurityStack } from './support/stack';
 
 /** The forms a secret could take on its way to a file or a log line, besides itself. */
@@ -157,11 +157,7 @@ describe('category: leak-scan', () => {
     const user = await ts.createUser('leak-canary');
     expect((await ts.api('POST', '/notes', user.token, { text: `planted ${canary}` })).status).toBe(201);
     process.stdout.write(`planted ${canary}\n`);
-    const aws = {
-      endpoint: ts.stack.endpoints.awsEndpoint,
-      region: ts.stack.endpoints.region,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    };
+    const aws = localAwsConfig(ts.stack.endpoints);
     const sfn = new SFNClient(aws);
     const events = new EventBridgeClient(aws);
     try {

@@ -9,8 +9,16 @@
 import { ListUserPoolClientsCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { parseCredentialClientName } from '../../lambdas/sweeper/core';
-import type { HttpResult, TestStack } from './local-stack';
+import {
+  CLIENT_PK_PREFIX,
+  CRED_SK_PREFIX,
+  SWEEP_PK_PREFIX,
+  USERNAME_PK_PREFIX,
+  USER_PK_PREFIX,
+  USER_SK,
+} from '../../lambdas/shared/contract/table';
+import { parseCredentialClientName } from '../../lambdas/shared/contract/client-name';
+import { type HttpResult, type TestStack, localAwsConfig } from './local-stack';
 
 export interface TableSnapshot {
   readonly users: readonly Record<string, any>[];
@@ -22,13 +30,7 @@ export interface TableSnapshot {
 
 /** Every item of the identity table, by kind (a strongly consistent scan). */
 export async function snapshotTable(t: TestStack): Promise<TableSnapshot> {
-  const db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: t.stack.endpoints.awsEndpoint,
-      region: t.stack.endpoints.region,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    }),
-  );
+  const db = DynamoDBDocumentClient.from(new DynamoDBClient(localAwsConfig(t.stack.endpoints)));
   try {
     const items: Record<string, any>[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -42,11 +44,11 @@ export async function snapshotTable(t: TestStack): Promise<TableSnapshot> {
     const pk = (item: Record<string, any>) => String(item['pk']);
     const sk = (item: Record<string, any>) => String(item['sk']);
     return {
-      users: items.filter((i) => pk(i).startsWith('USER#') && sk(i) === 'USER'),
-      usernames: items.filter((i) => pk(i).startsWith('USERNAME#')),
-      clients: items.filter((i) => pk(i).startsWith('CLIENT#')),
-      credentials: items.filter((i) => pk(i).startsWith('USER#') && sk(i).startsWith('CRED#')),
-      markers: items.filter((i) => pk(i).startsWith('SWEEP#')),
+      users: items.filter((i) => pk(i).startsWith(USER_PK_PREFIX) && sk(i) === USER_SK),
+      usernames: items.filter((i) => pk(i).startsWith(USERNAME_PK_PREFIX)),
+      clients: items.filter((i) => pk(i).startsWith(CLIENT_PK_PREFIX)),
+      credentials: items.filter((i) => pk(i).startsWith(USER_PK_PREFIX) && sk(i).startsWith(CRED_SK_PREFIX)),
+      markers: items.filter((i) => pk(i).startsWith(SWEEP_PK_PREFIX)),
     };
   } finally {
     db.destroy();

@@ -11,12 +11,14 @@ import {
   AdminAddUserToGroupCommand,
   AdminConfirmSignUpCommand,
   CognitoIdentityProviderClient,
+  ConfirmSignUpCommand,
   InitiateAuthCommand,
   SignUpCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { logger } from '../../lambdas/shared/logger';
+import { readOutbox } from '../../infra/local/aws/cognito';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../infra/local/stack';
 import type { LocalEndpoints } from '../../infra/local/walkthrough';
 
@@ -189,30 +191,25 @@ export function createStackClient(endpoints: () => LocalEndpoints, secrets: stri
   return client;
 }
 
-export interface TestStack {
+/** The in-process stack: the StackClient steps plus what only a stack in this process offers. */
+export interface TestStack extends Omit<StackClient, 'renew' | 'destroy'> {
   readonly stack: LocalStack;
   readonly dataDir: string;
   readonly apiUrl: string;
   /** Everything printed while the stack ran (stack log lines and handler logs). */
   readonly output: string[];
-  /** Every client secret the API returned. */
-  readonly secrets: string[];
-  readonly cognito: CognitoIdentityProviderClient;
-  api(method: string, path: string, token?: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
-  /** Signs up, confirms (running the post-confirmation trigger), optionally joins developers, signs in. */
-  createUser(username: string, options?: { developer?: boolean }): Promise<TestUser>;
-  signIn(username: string): Promise<string>;
-  /** POST /v1/credentials as the user; throws unless 201. */
-  createCredential(user: TestUser, scopes?: readonly string[]): Promise<TestCredential>;
-  /** The token endpoint (client credentials, HTTP Basic). */
-  tokenResponse(clientId: string, clientSecret: string, scope?: string): Promise<HttpResult>;
-  clientToken(clientId: string, clientSecret: string, scope?: string): Promise<string>;
-  /** Remembers a secret returned by a call the test made itself. */
-  recordSecret(secret: unknown): void;
+  /**
+   * Signs up and confirms as a person would, with the code the pool mailed to the local outbox (ConfirmSignUp,
+   * running the post-confirmation trigger); returns that code. No group, no sign-in.
+   */
+  signUpThroughOutbox(username: string): Promise<string>;
   /** The text of every place leakScan searches, by name: `executions`, `table`, `output`, `file:<path>`. */
   leakPlaces(): Promise<Record<string, string>>;
-  /** Every place that must never hold a secret, by name: events, executions, logs, table, data-dir files. */
-  leakScan(): Promise<{ where: string; secret: string }[]>;
+  /**
+   * Every place that must never hold a secret, by name: events, executions, logs, table, data-dir files. Searches
+   * `places` when given (a test that already read them for its own checks), else reads them afresh.
+   */
+  leakScan(places?: Record<string, string>): Promise<{ where: string; secret: string }[]>;
   restart(): Promise<void>;
   close(): Promise<void>;
 }
@@ -268,16 +265,33 @@ export async function startTestStack(options: Omit<LocalStackOptions, 'port' | '
     get cognito() {
       return client.cognito;
     },
-    api: (...args) => client.api(...args),
-    signIn: (username) => client.signIn(username),
-    createUser: (username, opts) => client.createUser(username, opts),
-    createCredential: (user, scopes) => client.createCredential(user, scopes),
-    tokenResponse: (clientId, clientSecret, scope) => client.tokenResponse(clientId, clientSecret, scope),
-    clientToken: (clientId, clientSecret, scope) => client.clientToken(clientId, clientSecret, scope),
-    recordSecret: (secret) => client.recordSecret(secret),
+    // The client's methods close over the client rather than `this`, so they can be handed on as they are.
+    api: client.api,
+    signIn: client.signIn,
+    createUser: client.createUser,
+    createCredential: client.createCredential,
+    tokenResponse: client.tokenResponse,
+    clientToken: client.clientToken,
+    recordSecret: client.recordSecret,
 
-    async leakScan() {
-      const places = await harness.leakPlaces();
+    async signUpThroughOutbox(username) {
+      const { uiClientId } = stack.endpoints;
+      await client.cognito.send(
+        new SignUpCommand({
+          ClientId: uiClientId,
+          Username: username,
+          Password: TEST_PASSWORD,
+          UserAttributes: [{ Name: 'email', Value: `${username}@example.com` }],
+        }),
+      );
+      const code = (await readOutbox(dataDir)).filter((m) => m.username === username).at(-1)?.code;
+      if (!code) throw new Error(`no confirmation code in the outbox for ${username}`);
+      await client.cognito.send(new ConfirmSignUpCommand({ ClientId: uiClientId, Username: username, ConfirmationCode: code }));
+      return code;
+    },
+
+    async leakScan(given) {
+      const places = given ?? (await harness.leakPlaces());
       const hits: { where: string; secret: string }[] = [];
       for (const secret of secrets) {
         for (const [where, text] of Object.entries(places)) {
@@ -307,13 +321,20 @@ export async function startTestStack(options: Omit<LocalStackOptions, 'port' | '
           } while (nextToken);
         }
         const tables = await Promise.all(
-          [stack.endpoints.tableName, stack.endpoints.notesTableName].map((TableName) =>
-            dynamo.send(new ScanCommand({ TableName })),
-          ),
+          [stack.endpoints.tableName, stack.endpoints.notesTableName].map(async (TableName) => {
+            const items: unknown[] = [];
+            let ExclusiveStartKey: ScanCommandOutput['LastEvaluatedKey'];
+            do {
+              const page = await dynamo.send(new ScanCommand({ TableName, ExclusiveStartKey }));
+              items.push(...(page.Items ?? []));
+              ExclusiveStartKey = page.LastEvaluatedKey;
+            } while (ExclusiveStartKey);
+            return items;
+          }),
         );
         const places: Record<string, string> = {
           executions: JSON.stringify(histories),
-          table: JSON.stringify(tables.map((t) => t.Items)),
+          table: JSON.stringify(tables),
           output: output.join('\n'),
         };
         for (const file of filesUnder(dataDir)) places[`file:${file.slice(dataDir.length + 1)}`] = readFileSync(file, 'latin1');

@@ -11,8 +11,8 @@ import {
   CLIENT_NAME_PATTERN,
   type ClientFactoryDeps,
   createCredentialClient,
-  credentialClientName,
 } from '../../lambdas/credentials/client-factory';
+import { credentialClientName } from '../../lambdas/shared/contract/client-name';
 import { ValidationError } from '../../lambdas/shared/errors';
 import { logger } from '../../lambdas/shared/logger';
 

@@ -11,7 +11,7 @@ import { CredentialList, IssuedCredential, ReissuedCredential } from '../../lamb
 import { fullScope } from '../../lambdas/shared/contract/names';
 import { POLL_INITIAL_MS, POLL_MAX_MS } from '../../lambdas/credentials/run-workflow';
 import { apiEvent, bodyOf, captureLogs, clientClaims, userClaims } from './support/api';
-import { CredentialWorld, TOKEN_URL, WAIT_MS } from './support/credential-world';
+import { CredentialWorld, IDENTITY_TABLE, TOKEN_URL, WAIT_MS } from './support/credential-world';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -166,7 +166,6 @@ describe('POST /credentials', () => {
 
   it.each([
     ['Conflict', 409, 'conflict'],
-    ['LimitExceeded', 409, 'limit_exceeded'],
     ['Failed', 503, 'unavailable'],
     ['States.Runtime', 503, 'unavailable'],
   ])('maps a workflow failing with %s to %i %s', async (error, status, code) => {
@@ -176,6 +175,23 @@ describe('POST /credentials', () => {
     expect(result.statusCode).toBe(status);
     expect(bodyOf(result).error.code).toBe(code);
     expect(result.body).not.toContain(error); // the workflow's own error names stay internal
+  });
+
+  it('answers 409 conflict when the user reaches the cap after the API checked it (the workflow\'s commit re-checks it)', async () => {
+    // Prepare
+    const alice = world.addUser('alice');
+    world.scripts.push({
+      // Another credential counted without a version change: only the commit's cap condition can catch it.
+      beforeRun: () => world.dynamo.seed(IDENTITY_TABLE, { ...world.user(alice), activeCredentials: 1 }),
+    });
+    // Act
+    const result = await create('alice', {});
+    // Assess
+    expect(result.statusCode).toBe(409);
+    expect(bodyOf(result).error.code).toBe('conflict');
+    expect(world.sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    expect(world.user(alice)['activeCredentials']).toBe(1);
+    expect(world.poolClients.size).toBe(0);
   });
 
   it('answers a create that committed but could not publish its event with 201 and the secret, logging the gap', async () => {
@@ -485,11 +501,21 @@ describe('POST /credentials/{clientId}/reset', () => {
     expect(other.body).not.toContain(bodyOf(first).clientSecret);
   });
 
-  it('maps a workflow NotFound (the credential went away meanwhile) to 404', async () => {
+  it('answers 409 conflict when the credential stops being active after the API checked it', async () => {
+    // Prepare
     const alice = world.addUser('alice');
     const old = world.addCredential(alice);
-    world.scripts.push({ failWith: 'NotFound' });
-    expect((await reset('alice', old)).statusCode).toBe(404);
+    world.scripts.push({
+      // Only the commit's condition on the credential can catch this: the user's version is unchanged.
+      beforeRun: () => world.dynamo.seed(IDENTITY_TABLE, { ...world.credential(alice, old), status: 'revoked' }),
+    });
+    // Act
+    const result = await reset('alice', old);
+    // Assess
+    expect(result.statusCode).toBe(409);
+    expect(bodyOf(result).error.code).toBe('conflict');
+    expect(world.poolClients.size).toBe(1); // no replacement was issued
+    expect(world.user(alice)['version']).toBe(0);
   });
 
   it('replays a reset with the same key after the old credential is gone', async () => {

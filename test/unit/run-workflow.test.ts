@@ -14,7 +14,7 @@ import {
   requestHash,
   uniqueExecutionName,
 } from '../../lambdas/credentials/run-workflow';
-import { ConflictError, DevAccessError, NotFoundError, UpstreamError, toErrorResponse } from '../../lambdas/shared/errors';
+import { ConflictError, DevAccessError, UpstreamError, toErrorResponse } from '../../lambdas/shared/errors';
 import { FakeClock, captureLogs } from './support/api';
 
 const USER = 'a1a1a1a1-0000-4000-8000-000000000001';
@@ -204,8 +204,6 @@ describe('awaitExecution', () => {
 
   it.each([
     ['Conflict', ConflictError, 'conflict'],
-    ['LimitExceeded', ConflictError, 'limit_exceeded'],
-    ['NotFound', NotFoundError, 'not_found'],
     ['Failed', UpstreamError, 'unavailable'],
     ['Lambda.ServiceException', UpstreamError, 'unavailable'],
   ])('maps a FAILED run with error %s', async (error, type, code) => {

@@ -22,10 +22,10 @@ import {
   type SweeperPool,
   type UnannouncedRevocation,
   MAX_CLOCK_SKEW_MS,
-  parseCredentialClientName,
   sweep,
   sweeperRevokedEventId,
 } from '../../lambdas/sweeper/core';
+import { parseCredentialClientName } from '../../lambdas/shared/contract/client-name';
 import { uuidv7 } from '../../lambdas/shared/uuidv7';
 
 const MINUTE = 60_000;
@@ -89,7 +89,11 @@ class FakeStore implements SweeperStore {
     if (status === 'active') this.activeCounts.set(userId, (this.activeCounts.get(userId) ?? 0) + 1);
   }
 
+  /** Client ids whose mapping the sweep read one by one (after its scan). */
+  readonly mappingReads: string[] = [];
+
   async clientMapping(clientId: string) {
+    this.mappingReads.push(clientId);
     return this.mappings.get(clientId);
   }
 
@@ -245,6 +249,38 @@ describe('sweep: orphaned credential clients', () => {
     // Assess
     expect(report).toMatchObject({ credentialClients: 1, mapped: 1, deleted: [] });
     expect(pool.deletes).toEqual([]);
+  });
+
+  it('reads no mapping again for a client its scan found active for the user its name names', async () => {
+    // Prepare
+    const userId = randomUUID();
+    const live = pool.add(nameAt(userId, T0 - GRACE - 1));
+    store.map(live, userId);
+    const foreign = pool.add(nameAt(userId, T0 - GRACE - 1));
+    store.map(foreign, randomUUID());
+    const orphan = pool.add(nameAt(userId, T0 - GRACE - 1));
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.mapped).toBe(1);
+    expect(store.mappingReads).toEqual([foreign, orphan]);
+  });
+
+  it('keeps a client whose mapping was committed after its scan, found by a fresh read', async () => {
+    // Prepare
+    const userId = randomUUID();
+    const committedLate = pool.add(nameAt(userId, T0 - GRACE - 1));
+    const scan = store.scan.bind(store);
+    store.scan = async () => {
+      const result = await scan();
+      store.map(committedLate, userId);
+      return result;
+    };
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report).toMatchObject({ credentialClients: 1, mapped: 1, deleted: [] });
+    expect(store.mappingReads).toEqual([committedLate]);
   });
 
   it('leaves an unmapped client younger than the grace age: its workflow may still commit it', async () => {

@@ -13,17 +13,16 @@ import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { type ConfigKey, configSchema } from '../../../lambdas/shared/config';
 import { FUNCTIONS, type FunctionDef, type FunctionName } from '../../../lambdas/shared/contract/functions';
+import { SERVICE_NAME } from '../../../lambdas/shared/contract/names';
 import { LAMBDAS_DIR, REPO_ROOT } from '../paths';
 
 /** The Lambda runtime of every function. */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
-/** `POWERTOOLS_SERVICE_NAME`: the service name in every log line (the same as lambdas/shared/logger.ts). */
-export const POWERTOOLS_SERVICE_NAME = 'devaccess';
-
 /** Environment variables the house construct sets on every function, besides the function's config keys. */
 export const HOUSE_ENVIRONMENT: Readonly<Record<string, string>> = {
-  POWERTOOLS_SERVICE_NAME,
+  // The logger names the service itself; this also names it for any Powertools utility that reads the variable.
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
   // The bundle ships a source map; without this flag stack traces point into minified code.
   NODE_OPTIONS: '--enable-source-maps',
 };

@@ -11,6 +11,7 @@ import {
   RESOURCE_SCOPES,
   RESOURCE_SERVER_IDENTIFIER,
   RESOURCE_SERVER_NAME,
+  TOKEN_PATH,
 } from '../../../lambdas/shared/contract/names';
 import {
   AUTO_VERIFIED_ATTRIBUTES,
@@ -136,7 +137,7 @@ export class UserDirectory extends Construct {
       useCognitoProvidedValues: true,
     });
 
-    this.tokenUrl = `${this.domain.baseUrl()}/oauth2/token`;
+    this.tokenUrl = `${this.domain.baseUrl()}${TOKEN_PATH}`;
 
     if (!mfaRequired) {
       Validations.of(this.userPool).acknowledge({

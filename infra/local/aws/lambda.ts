@@ -57,6 +57,14 @@ export interface InvokeError {
 
 export type InvokeResult = { readonly payload: unknown } | { readonly error: InvokeError };
 
+/** The payload of a successful invocation; a function error becomes a thrown Error named by its errorType. */
+export function payloadOrThrow(result: InvokeResult): unknown {
+  if ('error' in result) {
+    throw Object.assign(new Error(result.error.errorMessage), { name: result.error.errorType });
+  }
+  return result.payload;
+}
+
 export interface InvokeOptions {
   /** Extra fields for the context the handler receives (e.g. `clientContext`, `identity`). */
   readonly context?: Partial<Pick<Context, 'clientContext' | 'identity'>>;

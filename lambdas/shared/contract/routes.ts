@@ -51,6 +51,11 @@ export const PATH_PARAMS: Readonly<Record<string, PathParam>> = {
   },
 };
 
+/** PATH_PARAMS' patterns, compiled once (no `g` flag, so `test` keeps no state between calls). */
+export const PATH_PARAM_PATTERNS: Readonly<Record<string, RegExp>> = Object.fromEntries(
+  Object.entries(PATH_PARAMS).map(([name, def]) => [name, new RegExp(def.pattern)]),
+);
+
 export const ROUTES: readonly RouteDef[] = [
   { id: 'getOpenApi', method: 'GET', path: '/openapi.json', handler: 'openapi', access: 'public', status: 200,
     summary: 'This API\'s OpenAPI 3.1 document' },

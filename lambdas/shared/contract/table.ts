@@ -41,4 +41,8 @@ export const credentialKey = (userId: string, clientId: string) => ({
 
 export const sweepMarkerKey = (clientId: string) => ({ pk: `${SWEEP_PK_PREFIX}${clientId}`, sk: SWEEP_SK });
 
-export type CredentialStatus = 'active' | 'revoked';
+export const CREDENTIAL_STATUSES = ['active', 'revoked'] as const;
+export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
+
+/** `revokedReason` of a mapping the sweeper revoked because its app client was gone (the workflow sets none). */
+export const REVOKED_REASON_CLIENT_MISSING = 'client-missing';

@@ -2,7 +2,7 @@
  * User pool settings both stacks apply: the CDK UserDirectory construct and the local stack's bootstrap build
  * the pool from these, so sign-up behaves the same on AWS and on one machine.
  */
-import { UI_CLIENT_NAME } from './names';
+import { UI_CLIENT_NAME, USER_ADMIN_SCOPE } from './names';
 
 export const USER_POOL_NAME = 'devaccess';
 
@@ -20,7 +20,7 @@ export const PASSWORD_POLICY = {
 } as const;
 
 /** Scopes the UI app client may request at the managed login (authorization code + PKCE). */
-export const UI_CLIENT_OAUTH_SCOPES = ['openid', 'email', 'profile', 'aws.cognito.signin.user.admin'] as const;
+export const UI_CLIENT_OAUTH_SCOPES = ['openid', 'email', 'profile', USER_ADMIN_SCOPE] as const;
 
 /** Default callback and sign-out URLs of the UI client (a front end on localhost:3000). */
 export const DEFAULT_UI_CALLBACK_URLS = ['http://localhost:3000/callback'] as const;

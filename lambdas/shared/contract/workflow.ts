@@ -4,7 +4,8 @@
  * is ever part of either: the CreateClient task returns only the new client id, and the API handler reads the
  * secret once, after the workflow succeeded, with DescribeUserPoolClient.
  */
-export type CredentialOperation = 'create' | 'reset' | 'revoke';
+export const CREDENTIAL_OPERATIONS = ['create', 'reset', 'revoke'] as const;
+export type CredentialOperation = (typeof CREDENTIAL_OPERATIONS)[number];
 
 export interface CredentialWorkflowInput {
   readonly operation: CredentialOperation;
@@ -44,14 +45,14 @@ export interface CredentialWorkflowOutput {
 
 /**
  * Error names the workflow fails with (the `Error` of its Fail states); the API handler maps them to HTTP
- * statuses. `Conflict`: another operation holds the lock or changed the user first (409). `LimitExceeded`: the
- * user is at maxCredentialsPerUser (409). `NotFound`: the credential is not the user's or not active (404).
- * `EventNotPublished`: the change IS committed (lock released, mapping written) and only its event is missing;
+ * statuses. `Conflict` (409): another operation holds the lock or changed the user first, or the commit found the
+ * user at maxCredentialsPerUser or the credential no longer active (the API checks both before it starts a run,
+ * so inside the workflow they are races). `EventNotPublished`: the change IS committed (lock released, mapping written) and only its event is missing;
  * the API answers it as the success it is, and a repeated request never starts another run for it.
  * `Failed`: the change was not made (in the rare CommitUnconfirmed case: not known to be made; the sweeper
  * removes its client if it was not); the request may be retried.
  */
-export const WORKFLOW_ERRORS = ['Conflict', 'LimitExceeded', 'NotFound', 'EventNotPublished', 'Failed'] as const;
+export const WORKFLOW_ERRORS = ['Conflict', 'EventNotPublished', 'Failed'] as const;
 export type WorkflowError = (typeof WORKFLOW_ERRORS)[number];
 
 /** Payload of the CreateClient task (a Lambda function: the SDK response holds the secret, so it never leaves it). */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type JWK, type JWTPayload, SignJWT, decodeJwt, importJWK } from 'jose';
 import { expect } from 'vitest';
-import { type HttpResult, type TestStack, startTestStack } from '../../support/local-stack';
+import { type HttpResult, type TestStack, localAwsConfig, startTestStack } from '../../support/local-stack';
 
 export async function startSecurityStack(options: { maxCredentialsPerUser?: number } = {}): Promise<TestStack> {
   return startTestStack({ clientWriteRatePerSecond: 0, retryIntervalMs: 5, ...options });
@@ -63,11 +63,7 @@ export function gatewayLogOf(ts: TestStack, requestId: string | null | undefined
 
 /** Both tables, item by item in a stable order: equal snapshots mean the API wrote nothing. */
 export async function snapshotTables(ts: TestStack): Promise<string> {
-  const dynamo = new DynamoDBClient({
-    endpoint: ts.stack.endpoints.awsEndpoint,
-    region: ts.stack.endpoints.region,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  const dynamo = new DynamoDBClient(localAwsConfig(ts.stack.endpoints));
   try {
     const tables: Record<string, string[]> = {};
     for (const TableName of [ts.stack.endpoints.tableName, ts.stack.endpoints.notesTableName]) {

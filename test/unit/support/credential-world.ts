@@ -1,8 +1,9 @@
 /**
  * A small model of the AWS side of credential management, behind aws-sdk-client-mock: the identity table
  * (FakeDynamo), the user pool (groups, app clients and their secrets) and Step Functions running a model of the
- * credential workflow. The model keeps the rules that matter to the API: the version check (Conflict), the cap
- * (LimitExceeded), ownership (NotFound), one client per successful create/reset, unique execution names.
+ * credential workflow. The model keeps the rules that matter to the API: the version check, the cap and ownership
+ * (each a Conflict, as in the state machine, whose commit re-checks the cap and the credential), one client per
+ * successful create/reset, unique execution names.
  * Each execution can be scripted to stay RUNNING for a number of DescribeExecution calls, to fail, or to commit
  * and then fail with EventNotPublished.
  */
@@ -44,6 +45,8 @@ export interface ExecutionScript {
   readonly failWith?: string;
   /** Apply the change, then fail with EventNotPublished (the event could not be published after the commit). */
   readonly eventNotPublished?: boolean;
+  /** Runs as the execution starts its work: a change that lands between the API's checks and the commit. */
+  readonly beforeRun?: () => void;
 }
 
 interface Execution {
@@ -200,6 +203,7 @@ export class CredentialWorld {
   private run(execution: Execution): Execution['done'] {
     const { input, script } = execution;
     if (script.failWith) return { status: 'FAILED', error: script.failWith };
+    script.beforeRun?.();
     const user = this.user(input.userId);
     if (user['version'] !== input.expectedVersion) return { status: 'FAILED', error: 'Conflict' };
     const active = Number(user['activeCredentials']);
@@ -209,9 +213,9 @@ export class CredentialWorld {
     let previous: Item | undefined;
     if (input.operation !== 'create') {
       previous = this.credential(input.userId, input.clientId ?? '');
-      if (!previous || previous['status'] !== 'active') return { status: 'FAILED', error: 'NotFound' };
+      if (!previous || previous['status'] !== 'active') return { status: 'FAILED', error: 'Conflict' };
     } else if (active >= this.maxCredentials) {
-      return { status: 'FAILED', error: 'LimitExceeded' };
+      return { status: 'FAILED', error: 'Conflict' };
     }
 
     let newClientIdValue: string | undefined;

@@ -9,7 +9,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { USER_ADMIN_SCOPE } from '../../../../lambdas/shared/contract/names';
+import { TOKEN_PATH, USER_ADMIN_SCOPE } from '../../../../lambdas/shared/contract/names';
 import { AwsServiceError, type HttpRoute } from '../types';
 import { newOpaqueToken, safeEqual, sha256Hex } from './ids';
 import type { CognitoModel } from './model';
@@ -539,7 +539,7 @@ export function createOAuthRoutes(model: CognitoModel): HttpRoute {
     sendJson(res, 200, {
       issuer: model.issuer(poolId),
       authorization_endpoint: `${base}/oauth2/authorize`,
-      token_endpoint: `${base}/oauth2/token`,
+      token_endpoint: `${base}${TOKEN_PATH}`,
       userinfo_endpoint: `${base}/oauth2/userInfo`,
       end_session_endpoint: `${base}/logout`,
       jwks_uri: `${base}/${poolId}/.well-known/jwks.json`,
@@ -555,7 +555,7 @@ export function createOAuthRoutes(model: CognitoModel): HttpRoute {
 
   return async (req, res, url) => {
     const path = url.pathname;
-    if (path === '/oauth2/token') {
+    if (path === TOKEN_PATH) {
       await token(req, res);
       return true;
     }

@@ -12,7 +12,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './store';
+import { writeFileAtomic } from '../../files';
 import type { CognitoState } from './types';
 
 const KEY_BYTES = 32;
@@ -39,7 +39,7 @@ export class SecretBox {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       text = `${randomBytes(KEY_BYTES).toString('base64')}\n`;
-      await writeFileAtomic(file, text, 0o600);
+      await writeFileAtomic(file, text, { mode: 0o600 });
     }
     const key = Buffer.from(text.trim(), 'base64');
     if (key.length !== KEY_BYTES) throw new Error(`${file} does not hold a ${KEY_BYTES}-byte key in base64`);

@@ -16,7 +16,7 @@ import {
   importJWK,
   jwtVerify,
 } from 'jose';
-import { writeFileAtomic } from './store';
+import { writeFileAtomic } from '../../files';
 
 /**
  * A public JWK as Cognito publishes it. Type aliases (not interfaces) so they are assignable to aws-jwt-verify's
@@ -55,7 +55,7 @@ export class SigningKey {
       jwk.kid = await calculateJwkThumbprint(jwk);
       jwk.alg = 'RS256';
       jwk.use = 'sig';
-      await writeFileAtomic(file, JSON.stringify(jwk));
+      await writeFileAtomic(file, JSON.stringify(jwk), { mode: 0o600 });
     }
     if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string' || typeof jwk.kid !== 'string') {
       throw new Error(`${file} does not hold an RSA private JWK with a kid`);

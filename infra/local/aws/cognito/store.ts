@@ -4,16 +4,10 @@
  * change made while a write is under way is picked up by the next write, and a stale snapshot never overwrites a
  * newer one.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../files';
 import type { CognitoState } from './types';
-
-export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, data, { mode });
-  await rename(tmp, path);
-}
 
 export class StateStore {
   private writing: Promise<void> | undefined;
@@ -55,7 +49,7 @@ export class StateStore {
         // Serialized synchronously: the snapshot is the state at this instant, never a torn mix of two changes.
         const data = JSON.stringify(this.state);
         try {
-          await writeFileAtomic(join(this.dir, 'state.json'), data);
+          await writeFileAtomic(join(this.dir, 'state.json'), data, { mode: 0o600 });
           waiters.forEach((w) => w.resolve());
         } catch (err) {
           waiters.forEach((w) => w.reject(err));

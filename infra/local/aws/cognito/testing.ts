@@ -1,13 +1,11 @@
 /**
- * A minimal loopback server around the emulation for tests: `POST /` with `X-Amz-Target:
- * AWSCognitoIdentityProviderService.<Action>` goes to the service (AWS JSON 1.1 framing and errors, as the real
- * endpoint writes them), everything else to the OAuth routes. The local stack's real endpoint is
- * infra/local/aws/endpoint.ts; this exists so the Cognito tests need nothing but this directory.
+ * A loopback server around the emulation for tests: the local stack's own AWS endpoint (../endpoint) with only
+ * the Cognito service and its OAuth routes behind it, so the Cognito tests exercise the same JSON framing and
+ * error writing the stack serves, without starting the rest of the stack.
  */
-import { randomUUID } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AwsServiceError } from '../types';
+import { createAwsEndpoint } from '../endpoint';
 import { type CognitoEmulator, createCognitoEmulator } from './index';
 import type { CognitoEmulatorOptions } from './types';
 
@@ -22,50 +20,14 @@ export async function startCognitoTestServer(
 ): Promise<CognitoTestServer> {
   let url = '';
   const emulator = await createCognitoEmulator({ ...opts, baseUrl: () => url });
+  const endpoint = createAwsEndpoint({
+    services: [emulator.service],
+    routes: [emulator.http],
+    region: opts.region,
+    accountId: opts.accountId,
+  });
   const server: Server = createServer((req, res) => {
-    const requestId = randomUUID();
-    const reqUrl = new URL(req.url ?? '/', url);
-    const target = req.headers['x-amz-target'];
-    if (req.method === 'POST' && reqUrl.pathname === '/' && typeof target === 'string') {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const write = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-          const text = JSON.stringify(body);
-          res.writeHead(status, {
-            'Content-Type': 'application/x-amz-json-1.1',
-            'x-amzn-RequestId': requestId,
-            ...headers,
-          });
-          res.end(text);
-        };
-        const [prefix, action] = target.split('.');
-        if (prefix !== emulator.service.targetPrefix || !action) {
-          write(400, { __type: 'UnknownOperationException', message: `Unknown target ${target}` }, { 'x-amzn-ErrorType': 'UnknownOperationException' });
-          return;
-        }
-        let input: Record<string, unknown>;
-        try {
-          input = chunks.length === 0 ? {} : (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
-        } catch {
-          write(400, { __type: 'SerializationException', message: 'Malformed JSON' }, { 'x-amzn-ErrorType': 'SerializationException' });
-          return;
-        }
-        emulator.service
-          .handle(action, input, { region: opts.region, accountId: opts.accountId })
-          .then((out) => write(200, out ?? {}))
-          .catch((err: unknown) => {
-            if (err instanceof AwsServiceError) {
-              write(err.status, { __type: err.type, message: err.message }, { 'x-amzn-ErrorType': err.type });
-            } else {
-              write(500, { __type: 'InternalErrorException', message: 'Internal error' }, { 'x-amzn-ErrorType': 'InternalErrorException' });
-            }
-          });
-      });
-      return;
-    }
-    emulator
-      .http(req, res, reqUrl)
+    endpoint(req, res, new URL(req.url ?? '/', url))
       .then((handled) => {
         if (!handled) {
           res.writeHead(404, { 'Content-Type': 'application/json' });

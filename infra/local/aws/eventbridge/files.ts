@@ -1,24 +1,10 @@
 /**
- * Durable files of the local EventBridge: JSON state replaced atomically (write a temporary file, fsync, rename)
- * and append-only JSON Lines files (archive, log groups) where each line is written with one append and
- * fsynced before the append resolves, so a crash never leaves a half line followed by more lines.
+ * Append-only JSON Lines files of the local EventBridge (archive, log groups): each line is written with one
+ * append and fsynced before the append resolves, so a crash never leaves a half line followed by more lines.
+ * (Its JSON state is replaced with infra/local/files.ts writeFileAtomic, fsynced.)
  */
-import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-
-/** Replaces `path` with `text` so that a reader (or a restart after a crash) sees the old or the new content. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  const handle = await open(temporary, 'w');
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
-}
 
 /** Appends lines to files, one writer chain per file so concurrent appends never interleave. */
 export class LineAppender {

@@ -14,10 +14,12 @@
  * succeeds and the event goes nowhere (verified AWS behaviour), unless `strictEventBus` is set.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ARCHIVE_FILE } from '../../datadir';
+import { writeFileAtomic } from '../../files';
 import { AwsServiceError, type AwsJsonService } from '../types';
-import { LineAppender, writeFileAtomic } from './files';
+import { LineAppender } from './files';
 import { compileEventPattern, InvalidEventPatternError, type CompiledEventPattern } from './pattern';
 
 export const EVENTS_TARGET_PREFIX = 'AWSEvents';
@@ -155,7 +157,7 @@ class EventBridgeEmulator implements LocalEventBridge {
   private readonly now: () => Date;
 
   constructor(private readonly options: LocalEventBridgeOptions) {
-    this.archivePath = join(options.dataDir, 'events.jsonl');
+    this.archivePath = join(options.dataDir, ARCHIVE_FILE);
     this.statePath = join(options.dataDir, 'eventbridge', 'state.json');
     this.logsDir = join(options.dataDir, 'logs');
     this.warn = options.warn ?? ((m) => console.warn(`[eventbridge] ${m}`));
@@ -219,7 +221,12 @@ class EventBridgeEmulator implements LocalEventBridge {
       archives: [...this.archives.values()],
     };
     const text = `${JSON.stringify(state, null, 2)}\n`;
-    this.saving = this.saving.catch(() => undefined).then(() => writeFileAtomic(this.statePath, text));
+    this.saving = this.saving
+      .catch(() => undefined)
+      .then(async () => {
+        await mkdir(dirname(this.statePath), { recursive: true });
+        await writeFileAtomic(this.statePath, text, { fsync: true });
+      });
     return this.saving;
   }
 

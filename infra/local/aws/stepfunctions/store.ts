@@ -3,9 +3,10 @@
  * file, never half of one). Writes are coalesced per file: many changes in one turn of the event loop (an
  * execution appending several history events) become one write of the latest state.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic, writeFileAtomicSync } from '../../files';
 
 interface Pending {
   /** A write or delete is queued and not yet started: later changes ride along with it. */
@@ -13,13 +14,6 @@ interface Pending {
   op: 'write' | 'delete';
   produce: () => unknown;
   chain: Promise<void>;
-}
-
-let tempCounter = 0;
-
-function tempPath(path: string): string {
-  tempCounter += 1;
-  return `${path}.${process.pid}.${tempCounter}.tmp`;
 }
 
 export class JsonStore {
@@ -66,9 +60,7 @@ export class JsonStore {
   writeSync(relative: string, value: unknown): void {
     const path = this.path(relative);
     mkdirSync(dirname(path), { recursive: true });
-    const temp = tempPath(path);
-    writeFileSync(temp, JSON.stringify(value));
-    renameSync(temp, path);
+    writeFileAtomicSync(path, JSON.stringify(value));
   }
 
   /** Queues an atomic write of `produce()` (called when the write happens, so it captures the latest state). */
@@ -110,10 +102,7 @@ export class JsonStore {
           await rm(path, { force: true });
           return;
         }
-        const body = JSON.stringify(current.produce());
-        const temp = tempPath(path);
-        await writeFile(temp, body);
-        await rename(temp, path);
+        await writeFileAtomic(path, JSON.stringify(current.produce()));
       })
       .catch((err: unknown) => this.onError(err, path))
       .finally(() => {
