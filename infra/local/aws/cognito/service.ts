@@ -187,6 +187,26 @@ export function createCognitoService(model: CognitoModel, clientWrites: TokenBuc
   const readSecretHash = (r: InputReader): string | undefined =>
     r.string('SecretHash', { min: 1, max: 128, pattern: PATTERNS.secretHash, sensitive: true });
 
+  /**
+   * Confirms a user (ConfirmSignUp, AdminConfirmSignUp): marks the verified attribute when a code verified one,
+   * persists, then runs the post-confirmation trigger, as Cognito does (after the user is confirmed).
+   */
+  const confirm = async (
+    pool: Parameters<typeof model.runPostConfirmation>[0],
+    user: Parameters<typeof model.runPostConfirmation>[1],
+    clientId: Parameters<typeof model.runPostConfirmation>[2],
+    metadata: Parameters<typeof model.runPostConfirmation>[3],
+    verifies?: 'email' | 'phone_number',
+  ): Promise<Record<string, never>> => {
+    user.status = 'CONFIRMED';
+    if (verifies !== undefined) user.attributes[`${verifies}_verified`] = 'true';
+    delete user.confirmation;
+    user.lastModifiedAt = model.now().getTime();
+    await model.persist();
+    await model.runPostConfirmation(pool, user, clientId, metadata);
+    return {};
+  };
+
   /** AdminDisableUser / AdminEnableUser. */
   const setEnabled = async (r: InputReader, enabled: boolean): Promise<Record<string, never>> => {
     const poolId = readPoolId(r);
@@ -835,12 +855,7 @@ export function createCognitoService(model: CognitoModel, clientWrites: TokenBuc
       if (user.status !== 'UNCONFIRMED') {
         throw new AwsServiceError('NotAuthorizedException', `User cannot be confirmed. Current status is ${user.status}`);
       }
-      user.status = 'CONFIRMED';
-      delete user.confirmation;
-      user.lastModifiedAt = model.now().getTime();
-      await model.persist();
-      await model.runPostConfirmation(pool, user, NO_CLIENT, metadata);
-      return {};
+      return confirm(pool, user, NO_CLIENT, metadata);
     },
 
     // ------------------------------------------------------------------------------- users (self-service)
@@ -946,13 +961,7 @@ export function createCognitoService(model: CognitoModel, clientWrites: TokenBuc
           holder.attributes[`${verifies}_verified`] = 'false';
         }
       }
-      user.status = 'CONFIRMED';
-      if (verifies !== undefined) user.attributes[`${verifies}_verified`] = 'true';
-      delete user.confirmation;
-      user.lastModifiedAt = model.now().getTime();
-      await model.persist();
-      await model.runPostConfirmation(pool, user, clientId, metadata);
-      return {};
+      return confirm(pool, user, clientId, metadata, verifies);
     },
 
     async ResendConfirmationCode(r) {
