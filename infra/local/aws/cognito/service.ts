@@ -207,6 +207,17 @@ export function createCognitoService(model: CognitoModel, clientWrites: TokenBuc
     return {};
   };
 
+  /** AdminAddUserToGroup / AdminRemoveUserFromGroup: the user and an existing group of the pool. */
+  const readMembership = (r: InputReader) => {
+    const poolId = readPoolId(r);
+    const username = readUsername(r);
+    const groupName = readGroupName(r);
+    r.done();
+    const pool = model.pool(poolId);
+    if (!pool.groups[groupName]) throw new AwsServiceError('ResourceNotFoundException', 'Group not found.');
+    return { user: model.userOrThrow(pool, username), groupName };
+  };
+
   /** AdminDisableUser / AdminEnableUser. */
   const setEnabled = async (r: InputReader, enabled: boolean): Promise<Record<string, never>> => {
     const poolId = readPoolId(r);
@@ -529,13 +540,7 @@ export function createCognitoService(model: CognitoModel, clientWrites: TokenBuc
     },
 
     async AdminAddUserToGroup(r) {
-      const poolId = readPoolId(r);
-      const username = readUsername(r);
-      const groupName = readGroupName(r);
-      r.done();
-      const pool = model.pool(poolId);
-      if (!pool.groups[groupName]) throw new AwsServiceError('ResourceNotFoundException', 'Group not found.');
-      const user = model.userOrThrow(pool, username);
+      const { user, groupName } = readMembership(r);
       if (!user.groups.includes(groupName)) {
         user.groups.push(groupName);
         user.lastModifiedAt = model.now().getTime();
@@ -545,13 +550,7 @@ export function createCognitoService(model: CognitoModel, clientWrites: TokenBuc
     },
 
     async AdminRemoveUserFromGroup(r) {
-      const poolId = readPoolId(r);
-      const username = readUsername(r);
-      const groupName = readGroupName(r);
-      r.done();
-      const pool = model.pool(poolId);
-      if (!pool.groups[groupName]) throw new AwsServiceError('ResourceNotFoundException', 'Group not found.');
-      const user = model.userOrThrow(pool, username);
+      const { user, groupName } = readMembership(r);
       if (user.groups.includes(groupName)) {
         user.groups = user.groups.filter((g) => g !== groupName);
         user.lastModifiedAt = model.now().getTime();

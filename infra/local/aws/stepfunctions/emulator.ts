@@ -313,6 +313,18 @@ function instrument<T extends { readonly States: Record<string, StateDef> }>(mac
   return { ...machine, States: states };
 }
 
+/** The fields DescribeExecution and ListExecutions both report for an execution. */
+function executionSummary(e: ExecutionRecord): Record<string, unknown> {
+  return {
+    executionArn: e.executionArn,
+    stateMachineArn: e.stateMachineArn,
+    name: e.name,
+    status: e.status,
+    startDate: seconds(e.startDate),
+    ...(e.stopDate === undefined ? {} : { stopDate: seconds(e.stopDate) }),
+  };
+}
+
 function stateContext(rt: Runtime): Record<string, unknown> {
   return {
     get Name(): string | undefined {
@@ -1045,12 +1057,7 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
           ? `Execution is ${e.status} and cannot be redriven`
           : 'Redrive is not supported by the local Step Functions emulation';
       return {
-        executionArn: e.executionArn,
-        stateMachineArn: e.stateMachineArn,
-        name: e.name,
-        status: e.status,
-        startDate: seconds(e.startDate),
-        ...(e.stopDate === undefined ? {} : { stopDate: seconds(e.stopDate) }),
+        ...executionSummary(e),
         input: e.input,
         inputDetails: { included: true },
         ...(e.output === undefined ? {} : { output: e.output, outputDetails: { included: true } }),
@@ -1114,12 +1121,7 @@ export function createStepFunctionsEmulator(options: StepFunctionsEmulatorOption
       const last = page[page.length - 1];
       return {
         executions: page.map((e) => ({
-          executionArn: e.executionArn,
-          stateMachineArn: e.stateMachineArn,
-          name: e.name,
-          status: e.status,
-          startDate: seconds(e.startDate),
-          ...(e.stopDate === undefined ? {} : { stopDate: seconds(e.stopDate) }),
+          ...executionSummary(e),
           redriveCount: 0,
         })),
         ...(rest.length > size && last ? { nextToken: encodeToken(key(last)) } : {}),
