@@ -15,7 +15,7 @@ import {
   DeleteUserPoolClientCommand,
   DescribeUserPoolClientCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATION_LOCK_SECONDS } from '../../lambdas/shared/contract/names';
 import { sweeperRevokedEventId } from '../../lambdas/sweeper/core';
@@ -167,6 +167,28 @@ describe('category: faults', () => {
     }
   }
 
+  /**
+   * For an assertion message: the API's answer, and when the workflow failed, the error and cause its newest
+   * failed execution ended with (so a surprise in CI says which step failed and why).
+   */
+  async function explain(res: HttpResult): Promise<string> {
+    if (res.status < 500) return res.text;
+    const client = new SFNClient(localAwsConfig(t.stack.endpoints));
+    try {
+      const stateMachineArn = t.stack.endpoints.stateMachineArns['credential-workflow'] as string;
+      const failed = await client.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'FAILED', maxResults: 1 }));
+      const executionArn = failed.executions?.[0]?.executionArn;
+      if (executionArn === undefined) return res.text;
+      const history = await client.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 40 }));
+      const failures = (history.events ?? [])
+        .filter((e) => e.type?.endsWith('Failed'))
+        .map((e) => `${e.type}: ${JSON.stringify(Object.values(e).find((v) => v && typeof v === 'object' && 'error' in v))}`);
+      return `${res.text}\n${executionArn}\n${failures.join('\n')}`;
+    } finally {
+      client.destroy();
+    }
+  }
+
   /** What the user's items look like, minus the fields a failed run may legitimately change (version). */
   function userState(s: TableSnapshot, userId: string) {
     const user = s.users.find((u) => u['userId'] === userId) ?? {};
@@ -190,7 +212,7 @@ describe('category: faults', () => {
       fault.remove();
       // Assess
       expect(fault.hits).toBe(times);
-      expect(res.status).toBe(200);
+      expect(res.status, await explain(res)).toBe(200);
       expect(res.body.previousClientId).toBe(old.clientId);
       await recordIssued(res);
       const oldToken = probes.find((p) => p.clientId === old.clientId)?.token;
@@ -218,7 +240,7 @@ describe('category: faults', () => {
       fault.remove();
       // Assess: the answer
       expect(fault.hits).toBeGreaterThan(0);
-      expect(res.status, res.text).toBe(expected.status);
+      expect(res.status, await explain(res)).toBe(expected.status);
       if (expected.code) expect(res.body.error.code).toBe(expected.code);
       expect(res.headers.get('content-type')).toContain('application/json');
       expect(res.text).not.toMatch(/InternalFailure|ServiceException|arn:aws/);
@@ -275,11 +297,32 @@ describe('category: faults', () => {
       fault.remove();
       // Assess
       expect(fault.hits).toBe(1);
-      expect(res.status, res.text).toBe(expected.status);
+      expect(res.status, await explain(res)).toBe(expected.status);
       await recordIssued(res);
       await rememberOrphanSecrets();
       const report = await t.stack.sweep();
       expect(report.deleted.map((d) => d.reason), JSON.stringify(report)).toEqual(expected.swept);
+      expect(await checkInvariants(t, { maxCredentialsPerUser: 1, probes })).toEqual([]);
+    });
+
+    it('completes when CreateUserPoolClient is throttled until the last SDK attempt, which acts and loses its connection', async () => {
+      // Prepare: the newest fault applies first, so the two throttles come before the lost connection. The SDK in
+      // the function gives up with a TimeoutError (ECONNRESET) after its third attempt; the workflow retries that.
+      const { user, old } = await developerWithCredential();
+      const step = 'CreateClient (Cognito CreateUserPoolClient)';
+      const lost = inject(step, { kind: 'lose-response', as: 'reset' }, 1, [user.userId]);
+      const throttled = inject(step, { kind: 'error', error: 'TooManyRequestsException' }, 2, [user.userId]);
+      // Act
+      const res = await t.api('POST', `/credentials/${old.clientId}/reset`, user.token, {});
+      lost.remove();
+      throttled.remove();
+      // Assess
+      expect([throttled.hits, lost.hits]).toEqual([2, 1]);
+      expect(res.status, await explain(res)).toBe(200);
+      await recordIssued(res);
+      await rememberOrphanSecrets();
+      const report = await t.stack.sweep();
+      expect(report.deleted.map((d) => d.reason), JSON.stringify(report)).toEqual(['unmapped']);
       expect(await checkInvariants(t, { maxCredentialsPerUser: 1, probes })).toEqual([]);
     });
 
