@@ -265,7 +265,9 @@ export class DevAccessStack extends Stack {
     // The reconciliation sweeper lists the pool's clients and deletes orphans; it never calls
     // DescribeUserPoolClient (secrets). On the table: consistent reads of mappings, one scan for active mappings
     // and markers, sweep markers (put/delete), and the conditional revoke of a mapping whose client is gone, which
-    // it announces on the bus (CredentialRevoked, actor system/sweeper) like every credential state change.
+    // it announces on the bus (CredentialRevoked, actor system/sweeper) like every credential state change. On
+    // the state machine: it lists failed runs and reads the history of those that committed but could not publish
+    // (EventNotPublished), to publish their event again; it never starts or stops a run.
     const sweeper = new HouseFunction(this, 'Sweeper', {
       ...functionDefaults,
       name: 'sweeper',
@@ -280,7 +282,21 @@ export class DevAccessStack extends Stack {
         ),
         SWEEPER_GRACE_SECONDS: String(sweepGraceSeconds),
         EVENT_BUS_NAME: bind(bus.eventBusName, (fn) => bus.grantPutEventsTo(fn)),
+        CREDENTIAL_STATE_MACHINE_ARN: bind(stateMachine.stateMachineArn, (fn) => {
+          iam.Grant.addToPrincipal({ grantee: fn, actions: ['states:ListExecutions'], resourceArns: [stateMachine.stateMachineArn] });
+          iam.Grant.addToPrincipal({
+            grantee: fn,
+            actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+            resourceArns: [executionsArn],
+          });
+        }),
       },
+    });
+    Validations.of(sweeper.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagResource(this, executionsArn)}]`,
+      reason:
+        'DescribeExecution and GetExecutionHistory are granted on the executions of the credential state machine ' +
+        'only (execution:<state machine name>:*), to find runs that could not publish their event and read it back.',
     });
     sweeper.runOnSchedule(
       'Schedule',

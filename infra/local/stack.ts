@@ -406,11 +406,12 @@ function startSweeper(opts: {
           if (running) return;
           runOnce().then(
             (report) => {
-              const changed = report.deleted.length + report.revokedMappings.length;
+              const changed = report.deleted.length + report.revokedMappings.length + report.republishedEvents.length;
               if (changed > 0) {
                 opts.log(
                   `[sweeper] deleted ${report.deleted.length} orphaned credential client(s), ` +
-                    `marked ${report.revokedMappings.length} credential(s) without a client revoked`,
+                    `marked ${report.revokedMappings.length} credential(s) without a client revoked, ` +
+                    `published ${report.republishedEvents.length} event(s) a run could not`,
                 );
               }
             },

@@ -58,6 +58,15 @@ export function formatSweepReport(report: SweepReport, userPoolId: string): stri
       `${report.revokedMappings.length > 0 ? ':' : '.'}`,
     ...report.revokedMappings.map((m) => `  ${m.clientId} (user ${m.userId})`),
   );
+  if (report.republishedEvents.length > 0) {
+    lines.push(
+      `Published ${report.republishedEvents.length} event(s) of credential changes whose run could not:`,
+      ...report.republishedEvents.map((e) => `  ${e.eventId} (${e.executionArn})`),
+    );
+  }
+  if (report.unrepublishedRuns.length > 0) {
+    lines.push(`Could not publish the event of ${report.unrepublishedRuns.length} run(s) yet: ${report.unrepublishedRuns.join(', ')}`);
+  }
   if (report.markersCleared > 0) lines.push(`Removed ${report.markersCleared} stale sweep marker(s).`);
   if (report.incomplete) lines.push('The run stopped early (throttled or out of time); the next run carries on.');
   return lines.join('\n');

@@ -263,7 +263,7 @@ async function outcome(deps: WorkflowWaitDeps, name: string, state: ExecutionSta
 /**
  * A run that committed its change and then could not publish the event: the credential is live (for a reset the
  * old pair is already refused), so the caller gets the success it is. The missing audit event is logged loudly;
- * an operator republishes it from the execution's history.
+ * the reconciliation sweeper publishes it from the execution's history on its next run (lambdas/sweeper/core.ts).
  */
 async function committedWithoutEvent(deps: WorkflowWaitDeps, name: string, state: ExecutionState): Promise<CommittedChange> {
   const input = executionInput(state);
@@ -284,7 +284,7 @@ async function committedWithoutEvent(deps: WorkflowWaitDeps, name: string, state
       ...(input.scopes !== undefined ? { scopes: input.scopes } : {}),
     };
   }
-  logger.error('AUDIT EVENT MISSING: credential change committed but its event was not published; republish it from the execution history', {
+  logger.error('AUDIT EVENT MISSING: credential change committed but its event was not published; the sweeper publishes it from the execution history', {
     execution: name,
     operation: change.operation,
     operationId: input.operationId,

@@ -1,6 +1,7 @@
 /**
  * The AWS side of the sweeper: the user pool's app clients (ListUserPoolClients, DeleteUserPoolClient; never
- * DescribeUserPoolClient, which returns secrets) and the identity table (mappings, sweep markers).
+ * DescribeUserPoolClient, which returns secrets), the identity table (mappings, sweep markers, republished events)
+ * and the credential workflow's failed runs (ListExecutions, DescribeExecution, GetExecutionHistory).
  */
 import {
   type CognitoIdentityProviderClient,
@@ -16,18 +17,38 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  ListExecutionsCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { awsErrorName } from '../shared/aws-errors';
+import { CREDENTIAL_EVENT_TYPES, type EventDetailType } from '../shared/contract/events';
+import type { WorkflowError } from '../shared/contract/workflow';
+import type { ProductEvent } from '../shared/events-publisher';
 import {
   CLIENT_PK_PREFIX,
   REVOKED_REASON_CLIENT_MISSING,
   SWEEP_PK_PREFIX,
   clientKey,
   credentialKey,
+  republishedEventKey,
   sweepMarkerKey,
   userKey,
 } from '../shared/contract/table';
 import { IdentityStore } from '../shared/identity-store';
-import type { ClientMapping, PoolClient, SweepMarker, SweeperPool, SweeperStore, UnannouncedRevocation } from './core';
+import type {
+  ClientMapping,
+  PoolClient,
+  SweepMarker,
+  SweeperPool,
+  SweeperStore,
+  SweeperWorkflows,
+  UnannouncedRevocation,
+  UnpublishedRun,
+} from './core';
 
 /** ListUserPoolClients returns at most 60 clients a page. */
 const CLIENTS_PAGE_SIZE = 60;
@@ -189,6 +210,22 @@ export class DynamoSweeperStore implements SweeperStore {
     }
   }
 
+  async isRepublished(eventId: string): Promise<boolean> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: republishedEventKey(eventId), ConsistentRead: true }),
+    );
+    return out.Item !== undefined;
+  }
+
+  async recordRepublished(eventId: string, executionArn: string, nowIso: string): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...republishedEventKey(eventId), type: 'republished-event', eventId, executionArn, republishedAt: nowIso },
+      }),
+    );
+  }
+
   async recordRevokedEvent(clientId: string, eventId: string): Promise<void> {
     try {
       await this.db.send(
@@ -204,6 +241,78 @@ export class DynamoSweeperStore implements SweeperStore {
     } catch (err) {
       if (awsErrorName(err) !== 'ConditionalCheckFailedException') throw err;
     }
+  }
+}
+
+/** The Fail error of a run that committed its change but could not publish its event. */
+const EVENT_NOT_PUBLISHED: WorkflowError = 'EventNotPublished';
+
+export class StepFunctionsWorkflows implements SweeperWorkflows {
+  constructor(
+    private readonly client: SFNClient,
+    private readonly stateMachineArn: string,
+  ) {}
+
+  async *unpublishedRuns(sinceMs: number): AsyncIterable<UnpublishedRun> {
+    let nextToken: string | undefined;
+    do {
+      // Newest first (as Step Functions lists them), so the listing stops at the first run older than the window.
+      const page = await this.client.send(
+        new ListExecutionsCommand({ stateMachineArn: this.stateMachineArn, statusFilter: 'FAILED', maxResults: 100, nextToken }),
+      );
+      for (const execution of page.executions ?? []) {
+        const executionArn = execution.executionArn;
+        if (executionArn === undefined) continue;
+        if (execution.startDate !== undefined && execution.startDate.getTime() < sinceMs) return;
+        const described = await this.client.send(new DescribeExecutionCommand({ executionArn }));
+        if (described.error !== EVENT_NOT_PUBLISHED) continue;
+        yield { executionArn, event: await this.requestedEvent(executionArn) };
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+  }
+
+  /** The event of the run's last events:putEvents task, read from its history (newest first). */
+  private async requestedEvent(executionArn: string): Promise<ProductEvent | undefined> {
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 100, includeExecutionData: true, nextToken }),
+      );
+      for (const event of page.events ?? []) {
+        const requested = putEventsRequest(event);
+        if (requested !== 'other') return requested;
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return undefined;
+  }
+}
+
+/**
+ * The credential event a TaskScheduled of `events:putEvents` asked for; `'other'` for any other history event.
+ * Parameters hold `Entries` as the definition built them (Detail an object, or a string when serialized first).
+ */
+export function putEventsRequest(event: HistoryEvent): ProductEvent | undefined | 'other' {
+  const details = event.taskScheduledEventDetails;
+  if (event.type !== 'TaskScheduled' || details?.resourceType !== 'events' || details.resource !== 'putEvents') return 'other';
+  const entry = parseObject(details.parameters)?.['Entries'];
+  const first = Array.isArray(entry) && entry.length === 1 ? (entry[0] as Record<string, unknown>) : undefined;
+  const detailType = first?.['DetailType'];
+  const rawDetail = first?.['Detail'];
+  const detail = typeof rawDetail === 'string' ? parseObject(rawDetail) : (rawDetail as Record<string, unknown> | undefined);
+  if (typeof detailType !== 'string' || !(CREDENTIAL_EVENT_TYPES as readonly string[]).includes(detailType)) return undefined;
+  if (detail === null || typeof detail !== 'object' || typeof detail['eventId'] !== 'string') return undefined;
+  return { detailType: detailType as EventDetailType, detail: detail as ProductEvent['detail'] };
+}
+
+function parseObject(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -20,6 +20,14 @@
  *    eventId only once PutEvents accepted it. A revocation without that record is published again by the next run,
  *    with the same eventId, so consumers drop the duplicate and no revocation goes unannounced.
  *
+ * 3. Credential changes whose event never went out: a workflow run that committed its change and then could not
+ *    publish (PutEvents failed past its retries) ends with the EventNotPublished error, and the API answers the
+ *    caller with the success it is. The sweeper reads such runs of the last REPUBLISH_LOOKBACK_MS from Step
+ *    Functions, takes the event their Publish step asked for from the execution history (the definition builds
+ *    it; nothing here rebuilds it), publishes it with its original eventId, and records that in the table, so each
+ *    goes out once more and no later run repeats it. A consumer that did see the first attempt drops the
+ *    duplicate by eventId.
+ *
  * Safe to run concurrently with workflows: the active mappings are read BEFORE the pool is listed, and a client is
  * only ever deleted after its mapping has been revoked (reset/revoke commit first, then delete), so a mapping seen
  * active whose client is missing from the later listing really has lost its client. Idempotent: a second run
@@ -32,7 +40,7 @@ import { type CredentialEventDetail, EVENT_CONTRACT_VERSION, type SystemActor } 
 import { parseCredentialClientName } from '../shared/contract/client-name';
 import type { CredentialStatus } from '../shared/contract/table';
 import { isThrottlingError } from '../shared/aws-errors';
-import type { EventPublisher } from '../shared/events-publisher';
+import type { EventPublisher, ProductEvent } from '../shared/events-publisher';
 import { uuidV5 } from '../shared/uuidv5';
 
 /** One app client as ListUserPoolClients lists it. */
@@ -91,6 +99,25 @@ export interface SweeperStore {
   revokeMissingClient(mapping: ClientMapping, nowIso: string): Promise<'revoked' | 'changed'>;
   /** Records on a mapping the sweeper revoked that its CredentialRevoked event was published. */
   recordRevokedEvent(clientId: string, eventId: string): Promise<void>;
+  /** Whether the sweeper already published this workflow event again (strongly consistent). */
+  isRepublished(eventId: string): Promise<boolean>;
+  /** Records that the sweeper published the event of this run again. */
+  recordRepublished(eventId: string, executionArn: string, nowIso: string): Promise<void>;
+}
+
+/** A credential workflow run that committed its change but ended EventNotPublished. */
+export interface UnpublishedRun {
+  readonly executionArn: string;
+  /**
+   * The event the run's Publish step asked PutEvents for, as its history records it; `undefined` when the history
+   * holds no readable credential event (the run is reported, not guessed at).
+   */
+  readonly event: ProductEvent | undefined;
+}
+
+export interface SweeperWorkflows {
+  /** The credential workflow runs started at or after `sinceMs` that ended with the EventNotPublished error. */
+  unpublishedRuns(sinceMs: number): AsyncIterable<UnpublishedRun>;
 }
 
 export interface SweeperSettings {
@@ -107,6 +134,13 @@ export const DEFAULT_SWEEPER_SETTINGS: Omit<SweeperSettings, 'graceMs'> = {
   throttleBackoffMs: [1000, 2000, 4000],
 };
 
+/**
+ * How far back the sweeper looks for runs whose event did not go out: a day, so a sweeper that cannot publish for
+ * a while (the bus failing, the sweeper itself failing) still catches up on every run, 96 times over at one run
+ * every 15 minutes. Step Functions keeps closed Standard executions for 90 days.
+ */
+export const REPUBLISH_LOOKBACK_MS = 24 * 60 * 60 * 1000;
+
 /** A client time this far ahead of the sweeper's clock is not trusted as an age (the marker decides instead). */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
@@ -122,8 +156,10 @@ export interface SweeperDeps {
   readonly clock: Clock;
   readonly settings: SweeperSettings;
   readonly log: SweeperLog;
-  /** Publishes CredentialRevoked for the mappings the sweeper revokes. */
+  /** Publishes CredentialRevoked for the mappings the sweeper revokes, and the events of runs that could not. */
   readonly events: EventPublisher;
+  /** The credential workflow's runs (for the events they could not publish). */
+  readonly workflows: SweeperWorkflows;
   /** Milliseconds this run may still take (Lambda's remaining time); the sweep stops deleting close to it. */
   readonly remainingMs?: () => number;
 }
@@ -151,6 +187,10 @@ export interface SweepReport {
   readonly publishedEvents: readonly { readonly clientId: string; readonly eventId: string }[];
   /** Revocations whose CredentialRevoked could not be published; the next run publishes it, with the same eventId. */
   readonly unpublishedEvents: readonly string[];
+  /** Events of workflow runs that committed but could not publish, published by this run with their own eventId. */
+  readonly republishedEvents: readonly { readonly executionArn: string; readonly eventId: string }[];
+  /** Runs whose event this run could not publish (PutEvents failed, or no event in the history); the next run retries. */
+  readonly unrepublishedRuns: readonly string[];
   /** Markers removed because their client is gone or mapped again. */
   readonly markersCleared: number;
   /** The run stopped early (throttled beyond its back-off, or out of time); the next run carries on. */
@@ -315,6 +355,27 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     await announce(revocation);
   }
 
+  // Runs that committed a change and could not announce it.
+  const republishedEvents: { executionArn: string; eventId: string }[] = [];
+  const unrepublishedRuns: string[] = [];
+  try {
+    for await (const run of deps.workflows.unpublishedRuns(startedAt - REPUBLISH_LOOKBACK_MS)) {
+      if (deps.remainingMs !== undefined && deps.remainingMs() < 5000) {
+        incomplete = true;
+        unrepublishedRuns.push(run.executionArn);
+        continue;
+      }
+      const eventId = await republish(deps, run);
+      if (eventId === 'failed') unrepublishedRuns.push(run.executionArn);
+      else if (eventId !== 'already') republishedEvents.push({ executionArn: run.executionArn, eventId });
+    }
+  } catch (err) {
+    incomplete = true;
+    log.error('could not read the credential workflow runs; their events wait for the next run', {
+      errorName: (err as { name?: unknown }).name,
+    });
+  }
+
   // Markers whose client is gone (deleted by anyone) or mapped again are dropped.
   let markersCleared = 0;
   for (const marker of markerOf.values()) {
@@ -333,6 +394,8 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     revokedMappings,
     publishedEvents,
     unpublishedEvents,
+    republishedEvents,
+    unrepublishedRuns,
     markersCleared,
     incomplete,
   };
@@ -348,6 +411,8 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     revokedMappings: revokedMappings.length,
     publishedEvents: publishedEvents.length,
     unpublishedEvents: unpublishedEvents.length,
+    republishedEvents: republishedEvents.length,
+    unrepublishedRuns: unrepublishedRuns.length,
     markersCleared,
     incomplete,
     durationMs: clock.now() - startedAt,
@@ -404,6 +469,42 @@ async function announceRevocation(deps: SweeperDeps, revocation: UnannouncedRevo
   }
   deps.log.info('CredentialRevoked published for a credential without an app client', ids);
   return detail.eventId;
+}
+
+/**
+ * Publishes the event of a run that ended EventNotPublished, unless an earlier sweep did, and records it. Returns
+ * its eventId, `'already'` when an earlier sweep published it, or `'failed'` (the next run tries again).
+ */
+async function republish(deps: SweeperDeps, run: UnpublishedRun): Promise<string | 'already' | 'failed'> {
+  const { event, executionArn } = run;
+  if (event === undefined) {
+    deps.log.error('AUDIT EVENT MISSING: a run ended EventNotPublished and its history shows no credential event', {
+      executionArn,
+    });
+    return 'failed';
+  }
+  const ids = { executionArn, eventId: event.detail.eventId, detailType: event.detailType };
+  try {
+    if (await deps.store.isRepublished(event.detail.eventId)) return 'already';
+    await deps.events.publish(event);
+  } catch (err) {
+    deps.log.error('could not publish the event of a committed credential change; the next run tries again', {
+      ...ids,
+      errorName: (err as { name?: unknown }).name,
+    });
+    return 'failed';
+  }
+  try {
+    await deps.store.recordRepublished(event.detail.eventId, executionArn, new Date(deps.clock.now()).toISOString());
+  } catch (err) {
+    // The event went out; without the record a later run repeats it with the same eventId, which consumers drop.
+    deps.log.warn('event of a committed credential change published but not recorded; a later run repeats it', {
+      ...ids,
+      errorName: (err as { name?: unknown }).name,
+    });
+  }
+  deps.log.info('published the event of a committed credential change whose run could not', ids);
+  return event.detail.eventId;
 }
 
 async function forgetQuietly(deps: SweeperDeps, clientId: string): Promise<boolean> {

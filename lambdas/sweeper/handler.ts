@@ -6,12 +6,12 @@
  */
 import type { Context } from 'aws-lambda';
 import { systemClock } from '../shared/clock';
-import { cognitoClient, dynamoDocumentClient, eventBridgeClient } from '../shared/clients';
+import { cognitoClient, dynamoDocumentClient, eventBridgeClient, stepFunctionsClient } from '../shared/clients';
 import { loadConfig } from '../shared/config';
 import { FUNCTIONS } from '../shared/contract/functions';
 import { EventBridgePublisher } from '../shared/events-publisher';
 import { logger } from '../shared/logger';
-import { CognitoPool, DynamoSweeperStore } from './adapters';
+import { CognitoPool, DynamoSweeperStore, StepFunctionsWorkflows } from './adapters';
 import { DEFAULT_SWEEPER_SETTINGS, type SweepReport, type SweeperDeps, sweep } from './core';
 
 type ProductionDeps = Omit<SweeperDeps, 'remainingMs'>;
@@ -28,6 +28,7 @@ function productionDeps(): ProductionDeps {
     settings: { ...DEFAULT_SWEEPER_SETTINGS, graceMs: config.SWEEPER_GRACE_SECONDS * 1000 },
     log: logger,
     events: new EventBridgePublisher(eventBridgeClient(), config.EVENT_BUS_NAME),
+    workflows: new StepFunctionsWorkflows(stepFunctionsClient(), config.CREDENTIAL_STATE_MACHINE_ARN),
   };
   built = deps;
   return deps;

@@ -111,6 +111,7 @@ describe('IAM', () => {
     const pool = getAtt(s.stack, s.stack.directory.userPool);
     const bus = getAtt(s.stack, s.stack.events.bus);
     const machine = `<Ref ${logicalId(s.stack, s.stack.workflow.stateMachine)}>`;
+    const executions = `arn:<Ref AWS::Partition>:states:<Ref AWS::Region>:<Ref AWS::AccountId>:execution:${getAtt(s.stack, s.stack.workflow.stateMachine, 'Name')}:*`;
     const read = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem',
       'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:Query', 'dynamodb:Scan'];
     const readWrite = [...read, 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'].sort();
@@ -126,20 +127,22 @@ describe('IAM', () => {
         [table]: read,
         [pool]: ['cognito-idp:AdminListGroupsForUser', 'cognito-idp:DescribeUserPoolClient'],
         [machine]: ['states:StartExecution'],
-        [`arn:<Ref AWS::Partition>:states:<Ref AWS::Region>:<Ref AWS::AccountId>:execution:${getAtt(s.stack, s.stack.workflow.stateMachine, 'Name')}:*`]:
-          ['states:DescribeExecution'],
+        [executions]: ['states:DescribeExecution'],
       },
       profile: { ...logs('profile'), [table]: read },
       notes: { ...logs('notes'), [table]: read, [notesTable]: readWrite },
       announcements: { ...logs('announcements'), [table]: read },
       openapi: { ...logs('openapi') },
       // Lists and deletes app clients, never describes them (DescribeUserPoolClient returns the secret); announces
-      // the mappings it revokes (CredentialRevoked).
+      // the mappings it revokes (CredentialRevoked) and publishes again the events runs could not.
       sweeper: {
         ...logs('sweeper'),
         [table]: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
         [pool]: ['cognito-idp:DeleteUserPoolClient', 'cognito-idp:ListUserPoolClients'],
         [bus]: ['events:PutEvents'],
+        // Reads failed runs back to publish the events of those that committed but could not (never starts one).
+        [machine]: ['states:ListExecutions'],
+        [executions]: ['states:DescribeExecution', 'states:GetExecutionHistory'],
       },
     };
     // Act / Assess

@@ -446,6 +446,42 @@ describe('category: faults', () => {
       expect((await listPoolClients(t)).map((c) => c.clientId)).not.toContain(clientId);
     });
 
+    it('publishes the event of a reset whose Publish failed for good, once, as the run built it', async () => {
+      // Prepare: the reset commits, its CredentialReset never reaches the bus, and the caller gets the new pair.
+      const { user, old } = await developerWithCredential();
+      const fault = inject('Publish (putEvents)', { kind: 'error', error: 'InternalFailure' }, Infinity, [user.userId]);
+      const res = await t.api('POST', `/credentials/${old.clientId}/reset`, user.token, {});
+      fault.remove();
+      expect(res.status, await explain(res)).toBe(200);
+      await recordIssued(res);
+      const archivedResets = () =>
+        readFileSync(join(t.dataDir, 'events.jsonl'), 'utf8')
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map((line) => JSON.parse(line) as { 'detail-type': string; detail: Record<string, unknown> })
+          .filter((e) => e['detail-type'] === 'CredentialReset' && e.detail['clientId'] === res.body.clientId);
+      await t.stack.eventBridge.whenIdle();
+      expect(archivedResets()).toEqual([]);
+      // Act
+      const first = await t.stack.sweep();
+      const second = await t.stack.sweep();
+      await t.stack.eventBridge.whenIdle();
+      // Assess: the run's own event (its eventId and execution), published by the first sweep only
+      const archived = archivedResets();
+      expect(archived).toHaveLength(1);
+      expect(archived[0]?.detail).toMatchObject({
+        userId: user.userId,
+        clientId: res.body.clientId,
+        previousClientId: old.clientId,
+        actor: { type: 'user', username: user.username },
+      });
+      expect(first.republishedEvents).toEqual([
+        { executionArn: archived[0]?.detail['executionId'], eventId: archived[0]?.detail['eventId'] },
+      ]);
+      expect(second.republishedEvents).toEqual([]);
+      expect(second.unrepublishedRuns).toEqual([]);
+    });
+
     it('marks an active credential whose client was deleted out of band revoked, announces it, and the API agrees', async () => {
       // Prepare
       const { user, old } = await developerWithCredential();

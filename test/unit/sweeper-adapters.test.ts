@@ -24,19 +24,28 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  ListExecutionsCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7, uuidv7Time } from '../../lambdas/shared/uuidv7';
-import { CognitoPool, DynamoSweeperStore } from '../../lambdas/sweeper/adapters';
+import { CognitoPool, DynamoSweeperStore, StepFunctionsWorkflows, putEventsRequest } from '../../lambdas/sweeper/adapters';
 
 const POOL_ID = 'us-east-1_Test1';
 const TABLE = 'identity';
 const cognito = mockClient(CognitoIdentityProviderClient);
 const dynamo = mockClient(DynamoDBDocumentClient);
+const sfn = mockClient(SFNClient);
 
 afterEach(() => {
   cognito.reset();
   dynamo.reset();
+  sfn.reset();
 });
 
 const pool = () => new CognitoPool(new CognitoIdentityProviderClient({ region: 'us-east-1' }), POOL_ID);
@@ -248,5 +257,123 @@ describe('uuidv7', () => {
     expect(() => uuidv7(-1)).toThrow(RangeError);
     expect(() => uuidv7(2 ** 48)).toThrow(RangeError);
     expect(() => uuidv7(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('StepFunctionsWorkflows', () => {
+  const MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:devaccess-credential-workflow';
+  const exec = (name: string) => `arn:aws:states:us-east-1:000000000000:execution:devaccess-credential-workflow:${name}`;
+  const T = Date.parse('2026-12-04T12:00:00.000Z');
+  const detail = { eventId: 'e-1', version: 1, userId: 'u', clientId: 'c', actor: { type: 'user', username: 'ada' } };
+  const scheduled = (resource: string, parameters: unknown): HistoryEvent => ({
+    type: 'TaskScheduled',
+    id: 10,
+    timestamp: new Date(T),
+    taskScheduledEventDetails: { resourceType: resource.split(':')[0], resource: resource.split(':')[1], region: 'us-east-1', parameters: JSON.stringify(parameters) },
+  });
+  const putEvents = (entry: Record<string, unknown>) => scheduled('events:putEvents', { Entries: [entry] });
+
+  async function collect(since: number) {
+    const runs = [];
+    for await (const run of new StepFunctionsWorkflows(new SFNClient({}), MACHINE).unpublishedRuns(since)) runs.push(run);
+    return runs;
+  }
+
+  it('lists failed runs newest first, stops at the window, and reads the event of those that ended EventNotPublished', async () => {
+    // Prepare
+    sfn
+      .on(ListExecutionsCommand)
+      .resolvesOnce({
+        executions: [
+          { executionArn: exec('a'), stateMachineArn: MACHINE, name: 'a', status: 'FAILED', startDate: new Date(T) },
+          { executionArn: exec('b'), stateMachineArn: MACHINE, name: 'b', status: 'FAILED', startDate: new Date(T - 1000) },
+        ],
+        nextToken: 'page2',
+      })
+      .resolvesOnce({
+        executions: [{ executionArn: exec('old'), stateMachineArn: MACHINE, name: 'old', status: 'FAILED', startDate: new Date(T - 10_000) }],
+        nextToken: 'page3',
+      });
+    sfn.on(DescribeExecutionCommand, { executionArn: exec('a') }).resolves({ status: 'FAILED', error: 'EventNotPublished' });
+    sfn.on(DescribeExecutionCommand, { executionArn: exec('b') }).resolves({ status: 'FAILED', error: 'Conflict' });
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        { type: 'ExecutionFailed', id: 12, timestamp: new Date(T) },
+        putEvents({ EventBusName: 'bus', Source: 'devaccess', DetailType: 'CredentialReset', Detail: detail }),
+        scheduled('dynamodb:updateItem', { TableName: 't' }),
+      ],
+    });
+    // Act
+    const runs = await collect(T - 5000);
+    // Assess
+    expect(runs).toEqual([{ executionArn: exec('a'), event: { detailType: 'CredentialReset', detail } }]);
+    expect(sfn.commandCalls(ListExecutionsCommand).map((c) => c.args[0].input)).toEqual([
+      { stateMachineArn: MACHINE, statusFilter: 'FAILED', maxResults: 100, nextToken: undefined },
+      { stateMachineArn: MACHINE, statusFilter: 'FAILED', maxResults: 100, nextToken: 'page2' },
+    ]);
+    expect(sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input.executionArn)).toEqual([exec('a'), exec('b')]);
+    expect(sfn.commandCalls(GetExecutionHistoryCommand)[0]?.args[0].input).toMatchObject({ executionArn: exec('a'), reverseOrder: true });
+  });
+
+  it('pages through a long history to the Publish step', async () => {
+    // Prepare
+    sfn.on(ListExecutionsCommand).resolves({
+      executions: [{ executionArn: exec('a'), stateMachineArn: MACHINE, name: 'a', status: 'FAILED', startDate: new Date(T) }],
+    });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'EventNotPublished' });
+    sfn
+      .on(GetExecutionHistoryCommand)
+      .resolvesOnce({ events: [{ type: 'ExecutionFailed', id: 200, timestamp: new Date(T) }], nextToken: 'more' })
+      .resolvesOnce({ events: [putEvents({ DetailType: 'CredentialCreated', Detail: JSON.stringify(detail) })] });
+    // Act
+    const runs = await collect(T - 5000);
+    // Assess
+    expect(runs).toEqual([{ executionArn: exec('a'), event: { detailType: 'CredentialCreated', detail } }]);
+    expect(sfn.commandCalls(GetExecutionHistoryCommand)[1]?.args[0].input.nextToken).toBe('more');
+  });
+
+  it.each([
+    ['an event type that is not a credential event', { DetailType: 'UserProvisioned', Detail: detail }],
+    ['a detail without an eventId', { DetailType: 'CredentialRevoked', Detail: { userId: 'u' } }],
+    ['a detail that is not JSON', { DetailType: 'CredentialRevoked', Detail: '{not json' }],
+  ])('reads no event from %s', (_what, entry) => {
+    expect(putEventsRequest(putEvents(entry))).toBeUndefined();
+  });
+
+  it('tells other history events apart from an unreadable Publish step', () => {
+    expect(putEventsRequest(scheduled('dynamodb:updateItem', {}))).toBe('other');
+    expect(putEventsRequest({ type: 'TaskSucceeded', id: 1, timestamp: new Date(T) })).toBe('other');
+    expect(putEventsRequest(scheduled('events:putEvents', { Entries: [] }))).toBeUndefined();
+  });
+});
+
+describe('DynamoSweeperStore: republished events', () => {
+  it('records a republished event under its own key and reads it back consistently', async () => {
+    // Prepare
+    dynamo.on(PutCommand).resolves({});
+    dynamo.on(GetCommand).resolvesOnce({}).resolvesOnce({ Item: { pk: 'EVENT#e-1', sk: 'REPUBLISHED' } });
+    const store = new DynamoSweeperStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), TABLE);
+    // Act
+    const before = await store.isRepublished('e-1');
+    await store.recordRepublished('e-1', 'arn:exec', '2026-12-04T12:00:00.000Z');
+    const after = await store.isRepublished('e-1');
+    // Assess
+    expect([before, after]).toEqual([false, true]);
+    expect(dynamo.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: { pk: 'EVENT#e-1', sk: 'REPUBLISHED' },
+      ConsistentRead: true,
+    });
+    expect(dynamo.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
+      TableName: TABLE,
+      Item: {
+        pk: 'EVENT#e-1',
+        sk: 'REPUBLISHED',
+        type: 'republished-event',
+        eventId: 'e-1',
+        executionArn: 'arn:exec',
+        republishedAt: '2026-12-04T12:00:00.000Z',
+      },
+    });
   });
 });

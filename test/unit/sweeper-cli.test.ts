@@ -21,6 +21,8 @@ const EMPTY: SweepReport = {
   revokedMappings: [],
   publishedEvents: [],
   unpublishedEvents: [],
+  republishedEvents: [],
+  unrepublishedRuns: [],
   markersCleared: 0,
   incomplete: false,
 };
@@ -46,6 +48,8 @@ describe('formatSweepReport', () => {
         deleted: [{ clientId: 'abc', reason: 'unmapped' }],
         revokedMappings: [{ clientId: 'def', userId: 'u-1' }],
         tooYoung: ['young'],
+        republishedEvents: [{ executionArn: 'arn:exec', eventId: 'e-1' }],
+        unrepublishedRuns: ['arn:later'],
         incomplete: true,
       },
       'us-east-1_Pool',
@@ -54,6 +58,8 @@ describe('formatSweepReport', () => {
     expect(text).toContain('Deleted 1 orphaned credential client(s):\n  abc (unmapped)');
     expect(text).toContain('Marked 1 active credential(s) whose app client is gone revoked:\n  def (user u-1)');
     expect(text).toContain('younger than the grace age: young');
+    expect(text).toContain('Published 1 event(s) of credential changes whose run could not:\n  e-1 (arn:exec)');
+    expect(text).toContain('Could not publish the event of 1 run(s) yet: arn:later');
     expect(text).toContain('the next run carries on');
   });
 

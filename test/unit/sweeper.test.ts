@@ -20,8 +20,11 @@ import {
   type SweeperDeps,
   type SweeperStore,
   type SweeperPool,
+  type SweeperWorkflows,
   type UnannouncedRevocation,
+  type UnpublishedRun,
   MAX_CLOCK_SKEW_MS,
+  REPUBLISH_LOOKBACK_MS,
   sweep,
   sweeperRevokedEventId,
 } from '../../lambdas/sweeper/core';
@@ -130,6 +133,21 @@ class FakeStore implements SweeperStore {
     return 'revoked' as const;
   }
 
+  /** Events the sweeper published again, by eventId: the execution it came from. */
+  readonly republished = new Map<string, string>();
+  /** Errors the next recordRepublished calls throw, in order. */
+  readonly republishRecordFailures: unknown[] = [];
+
+  async isRepublished(eventId: string) {
+    return this.republished.has(eventId);
+  }
+
+  async recordRepublished(eventId: string, executionArn: string) {
+    const failure = this.republishRecordFailures.shift();
+    if (failure !== undefined) throw failure;
+    this.republished.set(eventId, executionArn);
+  }
+
   async recordRevokedEvent(clientId: string, eventId: string) {
     const failure = this.recordFailures.shift();
     if (failure !== undefined) throw failure;
@@ -154,6 +172,20 @@ class FakePublisher implements EventPublisher {
   }
 }
 
+/** Credential workflow runs that ended EventNotPublished, with the time each started. */
+class FakeWorkflows implements SweeperWorkflows {
+  readonly runs: (UnpublishedRun & { startedAt: number })[] = [];
+  /** The window start of each listing. */
+  readonly listedSince: number[] = [];
+  failure: unknown;
+
+  async *unpublishedRuns(sinceMs: number): AsyncIterable<UnpublishedRun> {
+    this.listedSince.push(sinceMs);
+    if (this.failure !== undefined) throw this.failure;
+    for (const { startedAt, ...run } of this.runs) if (startedAt >= sinceMs) yield run;
+  }
+}
+
 const throttled = () => Object.assign(new Error('Too many requests'), { name: 'TooManyRequestsException' });
 
 let calls: string[];
@@ -161,6 +193,7 @@ let clock: FakeClock;
 let pool: FakePool;
 let store: FakeStore;
 let publisher: FakePublisher;
+let workflows: FakeWorkflows;
 let logs: { level: string; message: string; fields: Record<string, unknown> }[];
 
 function deps(overrides: Partial<SweeperDeps> = {}): SweeperDeps {
@@ -172,6 +205,7 @@ function deps(overrides: Partial<SweeperDeps> = {}): SweeperDeps {
     settings: { graceMs: GRACE, deletesPerSecond: 2, throttleBackoffMs: [1000, 2000] },
     log: { info: log('info'), warn: log('warn'), error: log('error') },
     events: publisher,
+    workflows,
     ...overrides,
   };
 }
@@ -185,6 +219,7 @@ beforeEach(() => {
   pool = new FakePool(calls);
   store = new FakeStore(calls);
   publisher = new FakePublisher();
+  workflows = new FakeWorkflows();
   logs = [];
 });
 
@@ -628,6 +663,125 @@ describe('sweep: the CredentialRevoked event of a mapping whose client is gone',
     expect(validateRevoked({ ...base, actor: { type: 'system', name: 'cron' } })).toBe(false);
     expect(validateRevoked({ ...base, actor: { type: 'system', name: 'sweeper', username: 'ada' } })).toBe(false);
     expect(validateRevoked({ ...base, actor: { type: 'user', name: 'sweeper' }, executionId: execution })).toBe(false);
+  });
+});
+
+describe('sweep: the event of a workflow run that committed but could not publish', () => {
+  const EXECUTION = 'arn:aws:states:us-east-1:000000000000:execution:devaccess-credential-workflow:reset-op';
+  /** The run of a reset `ago` ms before the sweep, whose CredentialReset never went out. */
+  function unpublishedReset(ago: number, executionArn = EXECUTION): ProductEvent {
+    const event: ProductEvent = {
+      detailType: 'CredentialReset',
+      detail: {
+        eventId: randomUUID(),
+        version: 1,
+        occurredAt: new Date(T0 - ago).toISOString(),
+        userId: randomUUID(),
+        clientId: 'newclient',
+        previousClientId: 'oldclient',
+        scopes: ['devaccess/read'],
+        actor: { type: 'user', username: 'ada' },
+        executionId: executionArn,
+      },
+    };
+    workflows.runs.push({ executionArn, event, startedAt: T0 - ago });
+    return event;
+  }
+
+  it('publishes the event the run asked for, as it was, and records it', async () => {
+    // Prepare
+    const event = unpublishedReset(MINUTE);
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(publisher.published).toEqual([event]);
+    expect(store.republished.get(event.detail.eventId)).toBe(EXECUTION);
+    expect(report.republishedEvents).toEqual([{ executionArn: EXECUTION, eventId: event.detail.eventId }]);
+    expect(report.unrepublishedRuns).toEqual([]);
+  });
+
+  it('publishes it once: a later run finds the record and leaves it', async () => {
+    // Prepare
+    unpublishedReset(MINUTE);
+    await sweep(deps());
+    // Act
+    const second = await sweep(deps());
+    // Assess
+    expect(publisher.published).toHaveLength(1);
+    expect(second.republishedEvents).toEqual([]);
+    expect(second.unrepublishedRuns).toEqual([]);
+  });
+
+  it('looks back REPUBLISH_LOOKBACK_MS from the start of the run', async () => {
+    // Prepare
+    unpublishedReset(REPUBLISH_LOOKBACK_MS + MINUTE, `${EXECUTION}-old`);
+    const recent = unpublishedReset(REPUBLISH_LOOKBACK_MS - MINUTE);
+    // Act
+    await sweep(deps());
+    // Assess
+    expect(workflows.listedSince).toEqual([T0 - REPUBLISH_LOOKBACK_MS]);
+    expect(publisher.published).toEqual([recent]);
+  });
+
+  it('tries again on the next run, with the same eventId, when PutEvents fails', async () => {
+    // Prepare
+    const event = unpublishedReset(MINUTE);
+    publisher.failures.push(throttled());
+    // Act
+    const first = await sweep(deps());
+    const second = await sweep(deps());
+    // Assess
+    expect(first.unrepublishedRuns).toEqual([EXECUTION]);
+    expect(first.republishedEvents).toEqual([]);
+    expect(second.republishedEvents).toEqual([{ executionArn: EXECUTION, eventId: event.detail.eventId }]);
+    expect(publisher.published).toEqual([event]);
+  });
+
+  it('repeats the same event when it went out but the record failed; consumers drop it by eventId', async () => {
+    // Prepare
+    const event = unpublishedReset(MINUTE);
+    store.republishRecordFailures.push(throttled());
+    // Act
+    await sweep(deps());
+    await sweep(deps());
+    // Assess
+    expect(publisher.published).toEqual([event, event]);
+    expect(logs.some((l) => l.level === 'warn' && l.message.includes('not recorded'))).toBe(true);
+  });
+
+  it('reports a run whose history shows no credential event, loudly, and publishes nothing for it', async () => {
+    // Prepare
+    workflows.runs.push({ executionArn: EXECUTION, event: undefined, startedAt: T0 - MINUTE });
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.unrepublishedRuns).toEqual([EXECUTION]);
+    expect(publisher.attempts).toBe(0);
+    expect(logs.find((l) => l.level === 'error')?.message).toMatch(/^AUDIT EVENT MISSING/);
+  });
+
+  it('finishes the rest of the sweep when the runs cannot be read, and says it is incomplete', async () => {
+    // Prepare
+    const userId = randomUUID();
+    pool.add(nameAt(userId, T0 - GRACE - 1));
+    workflows.failure = Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.deleted).toHaveLength(1);
+    expect(report.incomplete).toBe(true);
+    expect(logs.find((l) => l.level === 'error')?.fields).toEqual({ errorName: 'AccessDeniedException' });
+  });
+
+  it('leaves the runs for the next invocation when this one is about to time out', async () => {
+    // Prepare
+    unpublishedReset(MINUTE);
+    // Act
+    const report = await sweep(deps({ remainingMs: () => 1000 }));
+    // Assess
+    expect(report.unrepublishedRuns).toEqual([EXECUTION]);
+    expect(report.incomplete).toBe(true);
+    expect(publisher.attempts).toBe(0);
   });
 });
 
