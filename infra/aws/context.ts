@@ -74,6 +74,8 @@ const READERS: { readonly [K in ContextKey]-?: (key: K, value: unknown) => Conte
   corsOrigins: list,
   threatProtection: boolean,
   mfa: (key, value) => oneOf(key, value, ['optional', 'required'] as const),
+  sesFromEmail: text,
+  sesRegion: text,
   apiGatewayCloudWatchRole: boolean,
   // Ranges are the stack's to check (WORKFLOW_WAIT_MS by the functions' config schema, the grace against the
   // workflow's timeout), so a bad value fails the synth with the same message whatever set it.

@@ -84,6 +84,16 @@ export interface DevAccessStackProps extends StackProps {
    */
   readonly threatProtection?: boolean;
   /**
+   * Send the user pool's email (sign-up codes) through Amazon SES from this verified address.
+   * @default Cognito's default email sender (about 50 emails a day; for testing)
+   */
+  readonly sesFromEmail?: string;
+  /**
+   * Region of the SES identity of `sesFromEmail`.
+   * @default the stack's region
+   */
+  readonly sesRegion?: string;
+  /**
    * Create the account-wide API Gateway CloudWatch role.
    * @default true
    */
@@ -166,6 +176,8 @@ export class DevAccessStack extends Stack {
       logoutUrls: props.logoutUrls,
       mfa: props.mfa,
       threatProtection: props.threatProtection,
+      sesFromEmail: props.sesFromEmail,
+      sesRegion: props.sesRegion,
       removalPolicy,
       deletionProtection,
     });

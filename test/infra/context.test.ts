@@ -34,6 +34,8 @@ describe('stackPropsFromContext', () => {
       corsOrigins: 'https://app.example.com,http://localhost:5173',
       mfa: 'required',
       threatProtection: 'true',
+      sesFromEmail: 'no-reply@example.com',
+      sesRegion: 'eu-west-1',
       apiGatewayCloudWatchRole: 'false',
       workflowWaitMs: '20000',
       sweepGraceSeconds: '1200',
@@ -51,6 +53,8 @@ describe('stackPropsFromContext', () => {
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       mfa: 'required',
       threatProtection: true,
+      sesFromEmail: 'no-reply@example.com',
+      sesRegion: 'eu-west-1',
       apiGatewayCloudWatchRole: false,
       workflowWaitMs: 20000,
       sweepGraceSeconds: 1200,
@@ -77,8 +81,17 @@ describe('stackPropsFromContext', () => {
     [{ workflowWaitMs: '25s' }, /workflowWaitMs.*integer/],
     [{ sweepGraceSeconds: 900.5 }, /sweepGraceSeconds.*integer/],
     [{ sweepGraceSeconds: '' }, /sweepGraceSeconds.*integer/],
+    [{ sesFromEmail: ' ' }, /sesFromEmail.*non-empty/],
   ])('refuses %j, naming the key', (context, message) => {
     expect(() => propsFrom(context)).toThrow(message);
+  });
+
+  it.each([
+    [{ sesFromEmail: 'no-reply' , sesRegion: 'eu-west-1' }, /sesFromEmail must be an email address/],
+    [{ sesFromEmail: 'no-reply@example.com' }, /sesRegion is required with sesFromEmail/],
+  ])('refuses an SES sender it cannot use: %j', (context, message) => {
+    const app = testApp(context);
+    expect(() => new DevAccessStack(app, 'DevAccess', stackPropsFromContext(app.node))).toThrow(message);
   });
 });
 
@@ -98,6 +111,8 @@ describe('a stack built from non-default context', () => {
       logoutUrls: 'https://app.example.com/',
       mfa: 'required',
       threatProtection: 'true',
+      sesFromEmail: 'no-reply@example.com',
+      sesRegion: 'eu-west-1',
       apiGatewayCloudWatchRole: 'false',
       workflowWaitMs: '20000',
       sweepGraceSeconds: '1200',
@@ -118,6 +133,15 @@ describe('a stack built from non-default context', () => {
     expect(pool.DeletionPolicy).toBe('Delete');
     expect(pool.Properties?.['DeletionProtection']).toBe('INACTIVE');
     for (const group of Object.values(resourcesOf(template, 'AWS::Logs::LogGroup'))) expect(group.DeletionPolicy).toBe('Delete');
+  });
+
+  it('sends the user pool\'s email through SES from the given address', () => {
+    const pool = resourceOf(template, stack, stack.directory.userPool);
+    expect(pool.Properties?.['EmailConfiguration']).toMatchObject({
+      EmailSendingAccount: 'DEVELOPER',
+      From: 'no-reply@example.com',
+      SourceArn: { 'Fn::Join': ['', expect.arrayContaining([expect.stringContaining(':ses:eu-west-1:')])] },
+    });
   });
 
   it('passes the credential limit to the API and to the workflow condition', () => {
