@@ -279,7 +279,8 @@ export class DevAccessStack extends Stack {
     // and markers, sweep markers (put/delete), and the conditional revoke of a mapping whose client is gone, which
     // it announces on the bus (CredentialRevoked, actor system/sweeper) like every credential state change. On
     // the state machine: it lists failed runs and reads the history of those that committed but could not publish
-    // (EventNotPublished), to publish their event again; it never starts or stops a run.
+    // (EventNotPublished), to publish their event again; it never starts or stops a run. It also lists the pool's
+    // confirmed users (ListUsers) and provisions any the post-confirmation trigger did not, with the trigger's code.
     const sweeper = new HouseFunction(this, 'Sweeper', {
       ...functionDefaults,
       name: 'sweeper',
@@ -290,7 +291,7 @@ export class DevAccessStack extends Stack {
         ),
         USER_POOL_ID: bind(
           userPool.userPoolId,
-          poolGrant('cognito-idp:ListUserPoolClients', 'cognito-idp:DeleteUserPoolClient'),
+          poolGrant('cognito-idp:ListUserPoolClients', 'cognito-idp:DeleteUserPoolClient', 'cognito-idp:ListUsers'),
         ),
         SWEEPER_GRACE_SECONDS: String(sweepGraceSeconds),
         EVENT_BUS_NAME: bind(bus.eventBusName, (fn) => bus.grantPutEventsTo(fn)),
@@ -313,7 +314,7 @@ export class DevAccessStack extends Stack {
     sweeper.runOnSchedule(
       'Schedule',
       events.Schedule.rate(Duration.minutes(SWEEP_SCHEDULE_MINUTES)),
-      'Reconciliation sweeper: deletes credential app clients that no active mapping names',
+      'Reconciliation sweeper: orphaned credential clients, missing events, users the trigger missed',
     );
 
     this.functions = { postConfirmation, credentialTasks, credentials, profile, notes, announcements, openapi, sweeper };

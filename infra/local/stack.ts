@@ -406,12 +406,14 @@ function startSweeper(opts: {
           if (running) return;
           runOnce().then(
             (report) => {
-              const changed = report.deleted.length + report.revokedMappings.length + report.republishedEvents.length;
+              const changed =
+                report.deleted.length + report.revokedMappings.length + report.republishedEvents.length + report.provisionedUsers.length;
               if (changed > 0) {
                 opts.log(
                   `[sweeper] deleted ${report.deleted.length} orphaned credential client(s), ` +
                     `marked ${report.revokedMappings.length} credential(s) without a client revoked, ` +
-                    `published ${report.republishedEvents.length} event(s) a run could not`,
+                    `published ${report.republishedEvents.length} event(s) a run could not, ` +
+                    `provisioned ${report.provisionedUsers.length} confirmed user(s)`,
                 );
               }
             },

@@ -67,6 +67,13 @@ export function formatSweepReport(report: SweepReport, userPoolId: string): stri
   if (report.unrepublishedRuns.length > 0) {
     lines.push(`Could not publish the event of ${report.unrepublishedRuns.length} run(s) yet: ${report.unrepublishedRuns.join(', ')}`);
   }
+  if (report.provisionedUsers.length > 0) {
+    lines.push(
+      `Provisioned ${report.provisionedUsers.length} confirmed user(s) the post-confirmation trigger did not: ` +
+        report.provisionedUsers.join(', '),
+    );
+  }
+  if (report.unprovisionedUsers > 0) lines.push(`Could not provision ${report.unprovisionedUsers} confirmed user(s) yet.`);
   if (report.markersCleared > 0) lines.push(`Removed ${report.markersCleared} stale sweep marker(s).`);
   if (report.incomplete) lines.push('The run stopped early (throttled or out of time); the next run carries on.');
   return lines.join('\n');

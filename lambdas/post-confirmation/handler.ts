@@ -12,7 +12,7 @@ import { loadConfig } from '../shared/config';
 import { FUNCTIONS } from '../shared/contract/functions';
 import { EventBridgePublisher } from '../shared/events-publisher';
 import { IdentityStore } from '../shared/identity-store';
-import { type ProvisioningDeps, provisionConfirmedUser } from './provision';
+import { type ProvisioningDeps, provisionConfirmedUser } from '../shared/provisioning';
 
 export const PROVISIONING_TRIGGERS: readonly string[] = [
   'PostConfirmation_ConfirmSignUp',

@@ -7,6 +7,7 @@ import {
   type CognitoIdentityProviderClient,
   DeleteUserPoolClientCommand,
   ListUserPoolClientsCommand,
+  ListUsersCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import {
   DeleteCommand,
@@ -32,6 +33,9 @@ import {
   CLIENT_PK_PREFIX,
   REVOKED_REASON_CLIENT_MISSING,
   SWEEP_PK_PREFIX,
+  USERNAME_PK_PREFIX,
+  USER_PK_PREFIX,
+  USER_SK,
   clientKey,
   credentialKey,
   republishedEventKey,
@@ -52,6 +56,8 @@ import type {
 
 /** ListUserPoolClients returns at most 60 clients a page. */
 const CLIENTS_PAGE_SIZE = 60;
+/** ListUsers returns at most 60 users a page. */
+const USERS_PAGE_SIZE = 60;
 
 export class CognitoPool implements SweeperPool {
   constructor(
@@ -72,6 +78,24 @@ export class CognitoPool implements SweeperPool {
       );
       nextToken = out.NextToken;
     } while (nextToken);
+  }
+
+  async *confirmedUsers(): AsyncIterable<readonly string[]> {
+    let paginationToken: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListUsersCommand({
+          UserPoolId: this.userPoolId,
+          Filter: 'cognito:user_status = "CONFIRMED"',
+          // Only what the sweep needs: no email or other personal data passes through it.
+          AttributesToGet: ['sub'],
+          Limit: USERS_PAGE_SIZE,
+          PaginationToken: paginationToken,
+        }),
+      );
+      yield (out.Users ?? []).flatMap((u) => (typeof u.Username === 'string' ? [u.Username] : []));
+      paginationToken = out.PaginationToken;
+    } while (paginationToken);
   }
 
   async deleteClient(clientId: string): Promise<'deleted' | 'gone'> {
@@ -99,10 +123,18 @@ export class DynamoSweeperStore implements SweeperStore {
     return this.identities.clientMapping(clientId);
   }
 
-  async scan(): Promise<{ activeMappings: ClientMapping[]; markers: SweepMarker[]; unannounced: UnannouncedRevocation[] }> {
+  async scan(): Promise<{
+    activeMappings: ClientMapping[];
+    markers: SweepMarker[];
+    unannounced: UnannouncedRevocation[];
+    provisionedUsernames: Set<string>;
+    unannouncedUsernames: Set<string>;
+  }> {
     const activeMappings: ClientMapping[] = [];
     const markers: SweepMarker[] = [];
     const unannounced: UnannouncedRevocation[] = [];
+    const provisionedUsernames = new Set<string>();
+    const unannouncedUsernames = new Set<string>();
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.db.send(
@@ -111,13 +143,17 @@ export class DynamoSweeperStore implements SweeperStore {
           ConsistentRead: true,
           FilterExpression:
             '(begins_with(pk, :client) AND (#status = :active OR ' +
-            '(revokedReason = :missing AND attribute_not_exists(revokedEventId)))) OR begins_with(pk, :sweep)',
+            '(revokedReason = :missing AND attribute_not_exists(revokedEventId)))) OR begins_with(pk, :sweep) OR ' +
+            'begins_with(pk, :username) OR (begins_with(pk, :user) AND sk = :userSk AND attribute_not_exists(provisionedEventId))',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':client': CLIENT_PK_PREFIX,
             ':active': 'active',
             ':missing': REVOKED_REASON_CLIENT_MISSING,
             ':sweep': SWEEP_PK_PREFIX,
+            ':username': USERNAME_PK_PREFIX,
+            ':user': USER_PK_PREFIX,
+            ':userSk': USER_SK,
           },
           ExclusiveStartKey: startKey,
         }),
@@ -125,7 +161,12 @@ export class DynamoSweeperStore implements SweeperStore {
       for (const item of out.Items ?? []) {
         const pk = item['pk'];
         if (typeof pk !== 'string') continue;
-        if (pk.startsWith(SWEEP_PK_PREFIX)) {
+        if (pk.startsWith(USERNAME_PK_PREFIX) || pk.startsWith(USER_PK_PREFIX)) {
+          const username = item['username'];
+          if (typeof username !== 'string') continue;
+          if (pk.startsWith(USERNAME_PK_PREFIX)) provisionedUsernames.add(username);
+          else unannouncedUsernames.add(username);
+        } else if (pk.startsWith(SWEEP_PK_PREFIX)) {
           const firstSeenAt = item['firstSeenAt'];
           if (typeof firstSeenAt === 'number') markers.push({ clientId: pk.slice(SWEEP_PK_PREFIX.length), firstSeenAt });
         } else {
@@ -144,7 +185,7 @@ export class DynamoSweeperStore implements SweeperStore {
       }
       startKey = out.LastEvaluatedKey;
     } while (startKey);
-    return { activeMappings, markers, unannounced };
+    return { activeMappings, markers, unannounced, provisionedUsernames, unannouncedUsernames };
   }
 
   async markFirstSeen(clientId: string, nowMs: number): Promise<{ firstSeenAt: number; created: boolean }> {

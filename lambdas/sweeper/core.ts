@@ -28,6 +28,12 @@
  *    goes out once more and no later run repeats it. A consumer that did see the first attempt drops the
  *    duplicate by eventId.
  *
+ * 4. Confirmed users nobody provisioned: Cognito confirms a user before it runs the post-confirmation trigger, and
+ *    keeps them confirmed when the trigger fails, so such a user could sign in and be refused everywhere (no
+ *    USERNAME# item). The sweeper lists the pool's confirmed users and provisions each one the table does not know,
+ *    and each one whose UserProvisioned did not go out, with the trigger's own code (lambdas/shared/provisioning.ts:
+ *    idempotent, one user id per username, the same eventId on every publication).
+ *
  * Safe to run concurrently with workflows: the active mappings are read BEFORE the pool is listed, and a client is
  * only ever deleted after its mapping has been revoked (reset/revoke commit first, then delete), so a mapping seen
  * active whose client is missing from the later listing really has lost its client. Idempotent: a second run
@@ -52,6 +58,8 @@ export interface PoolClient {
 export interface SweeperPool {
   /** Every app client of the pool, page by page. */
   listClients(): AsyncIterable<readonly PoolClient[]>;
+  /** The usernames of the pool's confirmed users, page by page. */
+  confirmedUsers(): AsyncIterable<readonly string[]>;
   /** Deletes an app client; `'gone'` when it no longer exists. Throws AWS errors (throttling included) as they are. */
   deleteClient(clientId: string): Promise<'deleted' | 'gone'>;
 }
@@ -88,6 +96,10 @@ export interface SweeperStore {
     readonly activeMappings: readonly ClientMapping[];
     readonly markers: readonly SweepMarker[];
     readonly unannounced: readonly UnannouncedRevocation[];
+    /** Every username with a USERNAME# item (a provisioned user). */
+    readonly provisionedUsernames: ReadonlySet<string>;
+    /** Usernames of provisioned users whose UserProvisioned is not recorded as published. */
+    readonly unannouncedUsernames: ReadonlySet<string>;
   }>;
   /** Records that the sweeper first saw this client now, unless a marker exists; returns the marker in force. */
   markFirstSeen(clientId: string, nowMs: number): Promise<{ readonly firstSeenAt: number; readonly created: boolean }>;
@@ -160,6 +172,8 @@ export interface SweeperDeps {
   readonly events: EventPublisher;
   /** The credential workflow's runs (for the events they could not publish). */
   readonly workflows: SweeperWorkflows;
+  /** Provisions a confirmed user, idempotently, as the post-confirmation trigger does (and announces it). */
+  readonly provision: (username: string) => Promise<{ readonly userId: string; readonly created: boolean; readonly published: boolean }>;
   /** Milliseconds this run may still take (Lambda's remaining time); the sweep stops deleting close to it. */
   readonly remainingMs?: () => number;
 }
@@ -191,6 +205,10 @@ export interface SweepReport {
   readonly republishedEvents: readonly { readonly executionArn: string; readonly eventId: string }[];
   /** Runs whose event this run could not publish (PutEvents failed, or no event in the history); the next run retries. */
   readonly unrepublishedRuns: readonly string[];
+  /** Confirmed users this run provisioned, or whose UserProvisioned it published (user ids). */
+  readonly provisionedUsers: readonly string[];
+  /** Confirmed users this run could not provision; the next run tries again. */
+  readonly unprovisionedUsers: number;
   /** Markers removed because their client is gone or mapped again. */
   readonly markersCleared: number;
   /** The run stopped early (throttled beyond its back-off, or out of time); the next run carries on. */
@@ -230,7 +248,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const startedAt = clock.now();
 
   // Order matters (see the module comment): mappings first, then the pool.
-  const { activeMappings, markers, unannounced } = await deps.store.scan();
+  const { activeMappings, markers, unannounced, provisionedUsernames, unannouncedUsernames } = await deps.store.scan();
   const poolClients: PoolClient[] = [];
   for await (const page of deps.pool.listClients()) poolClients.push(...page);
   const inPool = new Set(poolClients.map((c) => c.clientId));
@@ -376,6 +394,43 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     });
   }
 
+  // Confirmed users the post-confirmation trigger did not provision (or announce).
+  const provisionedUsers: string[] = [];
+  let unprovisionedUsers = 0;
+  try {
+    for await (const usernames of deps.pool.confirmedUsers()) {
+      for (const username of usernames) {
+        if (provisionedUsernames.has(username) && !unannouncedUsernames.has(username)) continue;
+        if (deps.remainingMs !== undefined && deps.remainingMs() < 5000) {
+          incomplete = true;
+          unprovisionedUsers += 1;
+          continue;
+        }
+        try {
+          const result = await deps.provision(username);
+          // Neither: the trigger finished it between the scan and now.
+          if (!result.created && !result.published) continue;
+          provisionedUsers.push(result.userId);
+          log.warn('provisioned a confirmed user the post-confirmation trigger did not', {
+            userId: result.userId,
+            created: result.created,
+            published: result.published,
+          });
+        } catch (err) {
+          unprovisionedUsers += 1;
+          log.error('could not provision a confirmed user; the next run tries again', {
+            errorName: (err as { name?: unknown }).name,
+          });
+        }
+      }
+    }
+  } catch (err) {
+    incomplete = true;
+    log.error('could not list the user pool\'s confirmed users; the next run tries again', {
+      errorName: (err as { name?: unknown }).name,
+    });
+  }
+
   // Markers whose client is gone (deleted by anyone) or mapped again are dropped.
   let markersCleared = 0;
   for (const marker of markerOf.values()) {
@@ -396,6 +451,8 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     unpublishedEvents,
     republishedEvents,
     unrepublishedRuns,
+    provisionedUsers,
+    unprovisionedUsers,
     markersCleared,
     incomplete,
   };
@@ -413,6 +470,8 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     unpublishedEvents: unpublishedEvents.length,
     republishedEvents: republishedEvents.length,
     unrepublishedRuns: unrepublishedRuns.length,
+    provisionedUsers: provisionedUsers.length,
+    unprovisionedUsers,
     markersCleared,
     incomplete,
     durationMs: clock.now() - startedAt,

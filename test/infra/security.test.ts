@@ -138,7 +138,7 @@ describe('IAM', () => {
       sweeper: {
         ...logs('sweeper'),
         [table]: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
-        [pool]: ['cognito-idp:DeleteUserPoolClient', 'cognito-idp:ListUserPoolClients'],
+        [pool]: ['cognito-idp:DeleteUserPoolClient', 'cognito-idp:ListUserPoolClients', 'cognito-idp:ListUsers'],
         [bus]: ['events:PutEvents'],
         // Reads failed runs back to publish the events of those that committed but could not (never starts one).
         [machine]: ['states:ListExecutions'],

@@ -85,13 +85,14 @@ describe('the sweeper configuration', () => {
     expect(() => buildStack({ sweepGraceSeconds: credentialWorkflowTimeoutSeconds() })).not.toThrow();
   });
 
-  it('may list and delete the pool\'s app clients but never describe one', () => {
+  it('may list and delete the pool\'s app clients and list its users, but never describe a client', () => {
     const pool = getAtt(s.stack, s.stack.directory.userPool);
     const statements = sweeperStatements();
     const cognito = statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('cognito-idp:')));
     expect(cognito.flatMap((st) => [st.Action].flat()).sort()).toEqual([
       'cognito-idp:DeleteUserPoolClient',
       'cognito-idp:ListUserPoolClients',
+      'cognito-idp:ListUsers',
     ]);
     for (const st of cognito) expect([st.Resource].flat().map(flatten)).toEqual([pool]);
   });

@@ -36,6 +36,8 @@ import {
   UpdateUserPoolClientCommand,
   AdminDisableUserCommand,
   AdminEnableUserCommand,
+  AdminSetUserPasswordCommand,
+  ListUsersCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
@@ -976,6 +978,75 @@ describe('quotas', () => {
       await small.server.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('ListUsers', () => {
+  let pool: string;
+  const names = (out: { Users?: { Username?: string }[] }) => (out.Users ?? []).map((u) => u.Username);
+  beforeAll(async () => {
+    pool = (await h.sdk.send(new CreateUserPoolCommand({ PoolName: 'list-users' }))).UserPool!.Id!;
+    for (const username of ['ann', 'anna', 'bob']) {
+      await h.sdk.send(
+        new AdminCreateUserCommand({
+          UserPoolId: pool,
+          Username: username,
+          MessageAction: 'SUPPRESS',
+          UserAttributes: [{ Name: 'email', Value: `${username}@example.com` }],
+        }),
+      );
+    }
+    // ann and bob set a permanent password (CONFIRMED); anna still has the temporary one (FORCE_CHANGE_PASSWORD).
+    for (const username of ['ann', 'bob']) {
+      await h.sdk.send(new AdminSetUserPasswordCommand({ UserPoolId: pool, Username: username, Password: PASSWORD, Permanent: true }));
+    }
+    await h.sdk.send(new AdminDisableUserCommand({ UserPoolId: pool, Username: 'bob' }));
+  });
+
+  it('lists every user, oldest first, with their attributes, without a filter', async () => {
+    const out = await h.sdk.send(new ListUsersCommand({ UserPoolId: pool }));
+    expect(names(out)).toEqual(['ann', 'anna', 'bob']);
+    expect(out.Users?.[0]).toMatchObject({ UserStatus: 'CONFIRMED', Enabled: true });
+    expect(out.Users?.[0]?.Attributes).toEqual(expect.arrayContaining([{ Name: 'email', Value: 'ann@example.com' }]));
+    expect(out.PaginationToken).toBeUndefined();
+  });
+
+  it.each([
+    ['cognito:user_status = "CONFIRMED"', ['ann', 'bob']],
+    ['cognito:user_status = "force_change_password"', ['anna']],
+    ['username ^= "ann"', ['ann', 'anna']],
+    ['username = "ann"', ['ann']],
+    ['email = "bob@example.com"', ['bob']],
+    ['status = "Disabled"', ['bob']],
+    ['  ', ['ann', 'anna', 'bob']],
+  ])('filters with %s', async (filter, expected) => {
+    expect(names(await h.sdk.send(new ListUsersCommand({ UserPoolId: pool, Filter: filter })))).toEqual(expected);
+  });
+
+  it('pages with Limit and PaginationToken', async () => {
+    const first = await h.sdk.send(new ListUsersCommand({ UserPoolId: pool, Limit: 2 }));
+    const second = await h.sdk.send(new ListUsersCommand({ UserPoolId: pool, Limit: 2, PaginationToken: first.PaginationToken }));
+    expect([names(first), names(second)]).toEqual([['ann', 'anna'], ['bob']]);
+    expect(second.PaginationToken).toBeUndefined();
+  });
+
+  it('returns only the attributes AttributesToGet names', async () => {
+    const out = await h.sdk.send(new ListUsersCommand({ UserPoolId: pool, AttributesToGet: ['sub'] }));
+    for (const user of out.Users ?? []) expect(user.Attributes?.map((a) => a.Name)).toEqual(['sub']);
+  });
+
+  it.each([
+    ['nickname = "x"', 'Invalid search attribute: nickname'],
+    ['username == "ann"', 'Error while parsing filter.'],
+    ['username = ann', 'Error while parsing filter.'],
+  ])('refuses the filter %s with InvalidParameterException', async (filter, message) => {
+    const err = await failure(h.sdk.send(new ListUsersCommand({ UserPoolId: pool, Filter: filter })));
+    expect(err).toMatchObject({ name: 'InvalidParameterException', message });
+  });
+
+  it('answers ResourceNotFoundException for an unknown pool', async () => {
+    const err = await failure(h.sdk.send(new ListUsersCommand({ UserPoolId: `${LOCAL_REGION}_Missing00` })));
+    expect(err.name).toBe('ResourceNotFoundException');
   });
 });
 

@@ -11,9 +11,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  AdminConfirmSignUpCommand,
   CreateUserPoolClientCommand,
   DeleteUserPoolClientCommand,
   DescribeUserPoolClientCommand,
+  SignUpCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +37,7 @@ import {
   type TestCredential,
   type TestStack,
   type TestUser,
+  TEST_PASSWORD,
   localAwsConfig,
   startTestStack,
 } from '../support/local-stack';
@@ -480,6 +483,48 @@ describe('category: faults', () => {
       ]);
       expect(second.republishedEvents).toEqual([]);
       expect(second.unrepublishedRuns).toEqual([]);
+    });
+
+    it('provisions a user whose post-confirmation trigger failed, announces them once, and the API then knows them', async () => {
+      // Prepare: the trigger fails; Cognito keeps the user confirmed (as on AWS), so they can sign in but are unknown.
+      const username = 'triggerless';
+      await t.cognito.send(
+        new SignUpCommand({
+          ClientId: t.stack.endpoints.uiClientId,
+          Username: username,
+          Password: TEST_PASSWORD,
+          UserAttributes: [{ Name: 'email', Value: `${username}@example.com` }],
+        }),
+      );
+      const trigger = t.stack.faults.add({
+        match: { service: 'lambda', action: LOCAL_NAMES.function('postConfirmation') },
+        effect: { kind: 'error', error: 'ServiceException' },
+      });
+      const confirm = t.cognito.send(new AdminConfirmSignUpCommand({ UserPoolId: pool(), Username: username }));
+      await expect(confirm).rejects.toMatchObject({ name: 'UserLambdaValidationException' });
+      trigger.remove();
+      expect(trigger.hits).toBe(1);
+      const token = await t.signIn(username);
+      expect(await t.api('GET', '/me', token)).toMatchObject({ status: 401 });
+      const provisionedEvents = () =>
+        readFileSync(join(t.dataDir, 'events.jsonl'), 'utf8')
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map((line) => JSON.parse(line) as { 'detail-type': string; detail: Record<string, unknown> })
+          .filter((e) => e['detail-type'] === 'UserProvisioned' && e.detail['username'] === username);
+      // Act
+      const first = await t.stack.sweep();
+      const second = await t.stack.sweep();
+      await t.stack.eventBridge.whenIdle();
+      // Assess
+      const me = await t.api('GET', '/me', token);
+      expect(me).toMatchObject({ status: 200, body: { via: 'user', username } });
+      expect(first.provisionedUsers).toEqual([me.body.userId]);
+      expect(second.provisionedUsers).toEqual([]);
+      const events = provisionedEvents();
+      expect(events).toHaveLength(1);
+      expect(events[0]?.detail).toMatchObject({ userId: me.body.userId, username });
+      expect(await checkInvariants(t, { maxCredentialsPerUser: 1, probes })).toEqual([]);
     });
 
     it('marks an active credential whose client was deleted out of band revoked, announces it, and the API agrees', async () => {

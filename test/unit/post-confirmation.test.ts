@@ -7,7 +7,7 @@ import type { PostConfirmationTriggerEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPostConfirmationHandler } from '../../lambdas/post-confirmation/handler';
-import { type ProvisioningDeps, userProvisionedEventId } from '../../lambdas/post-confirmation/provision';
+import { type ProvisioningDeps, userProvisionedEventId } from '../../lambdas/shared/provisioning';
 import { uuidV5 } from '../../lambdas/shared/uuidv5';
 import { eventSchemaFile } from '../../lambdas/shared/contract/events';
 import { EVENT_SOURCE } from '../../lambdas/shared/contract/names';

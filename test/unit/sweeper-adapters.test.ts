@@ -8,6 +8,7 @@ import {
   DeleteUserPoolClientCommand,
   DescribeUserPoolClientCommand,
   ListUserPoolClientsCommand,
+  ListUsersCommand,
   ResourceNotFoundException,
   TooManyRequestsException,
 } from '@aws-sdk/client-cognito-identity-provider';
@@ -119,10 +120,18 @@ describe('DynamoSweeperStore', () => {
         Items: [
           { pk: 'CLIENT#a', sk: 'CLIENT', clientId: 'a', userId: 'u', status: 'active' },
           { pk: 'SWEEP#b', sk: 'SWEEP', clientId: 'b', firstSeenAt: 5 },
+          { pk: 'USERNAME#ada', sk: 'USERNAME', userId: 'u', username: 'ada' },
         ],
         LastEvaluatedKey: { pk: 'SWEEP#b', sk: 'SWEEP' },
       })
-      .resolvesOnce({ Items: [{ pk: 'CLIENT#c', sk: 'CLIENT', clientId: 'c', userId: 'v', status: 'revoked' }] });
+      .resolvesOnce({
+        Items: [
+          { pk: 'CLIENT#c', sk: 'CLIENT', clientId: 'c', userId: 'v', status: 'revoked' },
+          { pk: 'USERNAME#bob', sk: 'USERNAME', userId: 'v', username: 'bob' },
+          // The filter returns only user items without provisionedEventId: bob's UserProvisioned did not go out.
+          { pk: 'USER#v', sk: 'USER', userId: 'v', username: 'bob' },
+        ],
+      });
     // Act
     const result = await store().scan();
     // Assess
@@ -130,6 +139,8 @@ describe('DynamoSweeperStore', () => {
       activeMappings: [{ clientId: 'a', userId: 'u', status: 'active' }],
       markers: [{ clientId: 'b', firstSeenAt: 5 }],
       unannounced: [],
+      provisionedUsernames: new Set(['ada', 'bob']),
+      unannouncedUsernames: new Set(['bob']),
     });
     const inputs = dynamo.commandCalls(ScanCommand).map((c) => c.args[0].input);
     expect(inputs[0]).toMatchObject({ TableName: TABLE, ConsistentRead: true, ExclusiveStartKey: undefined });
@@ -155,7 +166,8 @@ describe('DynamoSweeperStore', () => {
     const input = dynamo.commandCalls(ScanCommand)[0]?.args[0].input;
     expect(input?.FilterExpression).toBe(
       '(begins_with(pk, :client) AND (#status = :active OR (revokedReason = :missing AND attribute_not_exists(revokedEventId)))) ' +
-        'OR begins_with(pk, :sweep)',
+        'OR begins_with(pk, :sweep) OR begins_with(pk, :username) ' +
+        'OR (begins_with(pk, :user) AND sk = :userSk AND attribute_not_exists(provisionedEventId))',
     );
     expect(input?.ExpressionAttributeValues).toMatchObject({ ':missing': 'client-missing' });
   });
@@ -257,6 +269,25 @@ describe('uuidv7', () => {
     expect(() => uuidv7(-1)).toThrow(RangeError);
     expect(() => uuidv7(2 ** 48)).toThrow(RangeError);
     expect(() => uuidv7(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('CognitoPool.confirmedUsers', () => {
+  it('pages through the confirmed users, asking for no attribute but sub', async () => {
+    // Prepare
+    cognito
+      .on(ListUsersCommand)
+      .resolvesOnce({ Users: [{ Username: 'ada' }, { Username: 'bob' }], PaginationToken: 'next' })
+      .resolvesOnce({ Users: [{ Username: 'cy' }, {}] });
+    const users: string[][] = [];
+    // Act
+    for await (const page of new CognitoPool(new CognitoIdentityProviderClient({}), POOL_ID).confirmedUsers()) users.push([...page]);
+    // Assess
+    expect(users).toEqual([['ada', 'bob'], ['cy']]);
+    expect(cognito.commandCalls(ListUsersCommand).map((c) => c.args[0].input)).toEqual([
+      { UserPoolId: POOL_ID, Filter: 'cognito:user_status = "CONFIRMED"', AttributesToGet: ['sub'], Limit: 60, PaginationToken: undefined },
+      { UserPoolId: POOL_ID, Filter: 'cognito:user_status = "CONFIRMED"', AttributesToGet: ['sub'], Limit: 60, PaginationToken: 'next' },
+    ]);
   });
 });
 

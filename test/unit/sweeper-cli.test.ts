@@ -23,6 +23,8 @@ const EMPTY: SweepReport = {
   unpublishedEvents: [],
   republishedEvents: [],
   unrepublishedRuns: [],
+  provisionedUsers: [],
+  unprovisionedUsers: 0,
   markersCleared: 0,
   incomplete: false,
 };
@@ -50,6 +52,8 @@ describe('formatSweepReport', () => {
         tooYoung: ['young'],
         republishedEvents: [{ executionArn: 'arn:exec', eventId: 'e-1' }],
         unrepublishedRuns: ['arn:later'],
+        provisionedUsers: ['u-2'],
+        unprovisionedUsers: 1,
         incomplete: true,
       },
       'us-east-1_Pool',
@@ -60,6 +64,8 @@ describe('formatSweepReport', () => {
     expect(text).toContain('younger than the grace age: young');
     expect(text).toContain('Published 1 event(s) of credential changes whose run could not:\n  e-1 (arn:exec)');
     expect(text).toContain('Could not publish the event of 1 run(s) yet: arn:later');
+    expect(text).toContain('Provisioned 1 confirmed user(s) the post-confirmation trigger did not: u-2');
+    expect(text).toContain('Could not provision 1 confirmed user(s) yet');
     expect(text).toContain('the next run carries on');
   });
 

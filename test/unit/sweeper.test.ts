@@ -66,6 +66,15 @@ class FakePool implements SweeperPool {
     for (let i = 0; i < all.length; i += this.pageSize) yield all.slice(i, i + this.pageSize);
   }
 
+  /** Usernames of the pool's confirmed users. */
+  readonly confirmed: string[] = [];
+  confirmedFailure: unknown;
+
+  async *confirmedUsers(): AsyncIterable<readonly string[]> {
+    if (this.confirmedFailure !== undefined) throw this.confirmedFailure;
+    for (let i = 0; i < this.confirmed.length; i += this.pageSize) yield this.confirmed.slice(i, i + this.pageSize);
+  }
+
   async deleteClient(clientId: string): Promise<'deleted' | 'gone'> {
     this.deletes.push(clientId);
     const failure = this.failures.shift();
@@ -100,9 +109,15 @@ class FakeStore implements SweeperStore {
     return this.mappings.get(clientId);
   }
 
+  /** Username -> user id of provisioned users, and the ones whose UserProvisioned went out. */
+  readonly usernames = new Map<string, string>();
+  readonly announcedUsers = new Set<string>();
+
   async scan() {
     this.calls.push('scan');
     return {
+      provisionedUsernames: new Set(this.usernames.keys()),
+      unannouncedUsernames: new Set([...this.usernames.keys()].filter((u) => !this.announcedUsers.has(u))),
       activeMappings: [...this.mappings.values()].filter((m) => m.status === 'active'),
       markers: [...this.markers].map(([clientId, firstSeenAt]): SweepMarker => ({ clientId, firstSeenAt })),
       unannounced: [...this.sweeperRevocations]
@@ -194,6 +209,9 @@ let pool: FakePool;
 let store: FakeStore;
 let publisher: FakePublisher;
 let workflows: FakeWorkflows;
+/** Usernames the sweep provisioned, in order; errors the next provisions throw. */
+let provisioned: string[];
+let provisionFailures: unknown[];
 let logs: { level: string; message: string; fields: Record<string, unknown> }[];
 
 function deps(overrides: Partial<SweeperDeps> = {}): SweeperDeps {
@@ -206,6 +224,18 @@ function deps(overrides: Partial<SweeperDeps> = {}): SweeperDeps {
     log: { info: log('info'), warn: log('warn'), error: log('error') },
     events: publisher,
     workflows,
+    // As lambdas/shared/provisioning.ts does against the table: one id per username, announced once.
+    provision: async (username: string) => {
+      provisioned.push(username);
+      const failure = provisionFailures.shift();
+      if (failure !== undefined) throw failure;
+      const existing = store.usernames.get(username);
+      const userId = existing ?? randomUUID();
+      store.usernames.set(username, userId);
+      const published = !store.announcedUsers.has(username);
+      store.announcedUsers.add(username);
+      return { userId, created: existing === undefined, published };
+    },
     ...overrides,
   };
 }
@@ -220,6 +250,8 @@ beforeEach(() => {
   store = new FakeStore(calls);
   publisher = new FakePublisher();
   workflows = new FakeWorkflows();
+  provisioned = [];
+  provisionFailures = [];
   logs = [];
 });
 
@@ -782,6 +814,81 @@ describe('sweep: the event of a workflow run that committed but could not publis
     expect(report.unrepublishedRuns).toEqual([EXECUTION]);
     expect(report.incomplete).toBe(true);
     expect(publisher.attempts).toBe(0);
+  });
+});
+
+describe('sweep: confirmed users the post-confirmation trigger did not provision', () => {
+  it('provisions a confirmed user the table does not know, and reports the new user id', async () => {
+    // Prepare
+    pool.confirmed.push('ada', 'bob', 'cy');
+    store.usernames.set('ada', randomUUID());
+    store.announcedUsers.add('ada');
+    store.usernames.set('cy', randomUUID());
+    store.announcedUsers.add('cy');
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(provisioned).toEqual(['bob']);
+    expect(report.provisionedUsers).toEqual([store.usernames.get('bob')]);
+    expect(report.unprovisionedUsers).toBe(0);
+    expect(JSON.stringify(logs)).not.toContain('bob');
+  });
+
+  it('announces a provisioned user whose UserProvisioned did not go out', async () => {
+    // Prepare
+    pool.confirmed.push('ada');
+    store.usernames.set('ada', 'the-id-of-ada');
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(provisioned).toEqual(['ada']);
+    expect(report.provisionedUsers).toEqual(['the-id-of-ada']);
+  });
+
+  it('does nothing on a second run', async () => {
+    // Prepare
+    pool.confirmed.push('bob');
+    await sweep(deps());
+    // Act
+    const second = await sweep(deps());
+    // Assess
+    expect(provisioned).toEqual(['bob']);
+    expect(second.provisionedUsers).toEqual([]);
+  });
+
+  it('counts a user it could not provision, goes on with the others, and the next run tries again', async () => {
+    // Prepare
+    pool.confirmed.push('bob', 'cy');
+    provisionFailures.push(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
+    // Act
+    const first = await sweep(deps());
+    const second = await sweep(deps());
+    // Assess
+    expect(first.unprovisionedUsers).toBe(1);
+    expect(first.provisionedUsers).toEqual([store.usernames.get('cy')]);
+    expect(second.provisionedUsers).toEqual([store.usernames.get('bob')]);
+    expect(logs.find((l) => l.level === 'error')?.fields).toEqual({ errorName: 'ProvisionedThroughputExceededException' });
+  });
+
+  it('reports nothing for a user the trigger finished between the scan and the listing', async () => {
+    // Prepare: the scan sees no username item; by the time the sweep provisions, the trigger had done it all.
+    pool.confirmed.push('dee');
+    const report = await sweep(
+      deps({ provision: async (username) => ({ userId: `id-${username}`, created: false, published: false }) }),
+    );
+    // Assess
+    expect(report.provisionedUsers).toEqual([]);
+    expect(logs.filter((l) => l.level !== 'info')).toEqual([]);
+  });
+
+  it('finishes the rest of the sweep when the users cannot be listed, and says it is incomplete', async () => {
+    // Prepare
+    pool.confirmedFailure = Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.incomplete).toBe(true);
+    expect(logs.find((l) => l.level === 'error')?.fields).toEqual({ errorName: 'AccessDeniedException' });
   });
 });
 

@@ -66,7 +66,8 @@ export const FUNCTIONS = {
   },
   sweeper: {
     entry: 'sweeper/handler.ts',
-    description: 'Reconciliation sweeper: deletes credential app clients no active mapping names (scheduled)',
+    description:
+      'Reconciliation sweeper (scheduled): deletes unmapped credential clients, publishes missing events, provisions missed users',
     // EVENT_BUS_NAME: it revokes active mappings whose client is gone, and announces each with CredentialRevoked.
     // CREDENTIAL_STATE_MACHINE_ARN: it publishes again the events of runs that committed but could not publish.
     config: ['IDENTITY_TABLE_NAME', 'USER_POOL_ID', 'SWEEPER_GRACE_SECONDS', 'EVENT_BUS_NAME', 'CREDENTIAL_STATE_MACHINE_ARN'],

@@ -87,6 +87,54 @@ function page<T>(items: readonly T[], limit: number | undefined, token: string |
   return start + size < items.length ? { items: slice, next: encodeToken(start + size) } : { items: slice };
 }
 
+/**
+ * ListUsers' Filter, `attribute = "value"` (exact) or `attribute ^= "value"` (prefix), over the attributes the API
+ * reference lists as searchable; an empty filter matches everyone. `cognito:user_status` compares without case,
+ * `status` is `Enabled` or `Disabled`.
+ */
+const FILTERABLE_ATTRIBUTES = new Set([
+  'username',
+  'email',
+  'phone_number',
+  'name',
+  'given_name',
+  'family_name',
+  'preferred_username',
+  'cognito:user_status',
+  'status',
+  'sub',
+]);
+
+function parseUserFilter(filter: string | undefined): (user: UserRecord) => boolean {
+  if (filter === undefined || filter.trim() === '') return () => true;
+  const parsed = /^\s*([\w:]+)\s*(\^?=)\s*"((?:[^"\\]|\\.)*)"\s*$/.exec(filter);
+  if (!parsed) throw invalidParameter('Error while parsing filter.');
+  const [, attribute = '', operator, quoted = ''] = parsed;
+  if (!FILTERABLE_ATTRIBUTES.has(attribute)) throw invalidParameter(`Invalid search attribute: ${attribute}`);
+  const wanted = quoted.replace(/\\(.)/g, '$1');
+  const caseless = attribute === 'cognito:user_status';
+  const valueOf = (u: UserRecord): string | undefined => {
+    switch (attribute) {
+      case 'username':
+        return u.username;
+      case 'sub':
+        return u.sub;
+      case 'cognito:user_status':
+        return u.status;
+      case 'status':
+        return u.enabled ? 'Enabled' : 'Disabled';
+      default:
+        return u.attributes[attribute];
+    }
+  };
+  return (u) => {
+    const raw = valueOf(u);
+    if (raw === undefined) return false;
+    const [have, want] = caseless ? [raw.toUpperCase(), wanted.toUpperCase()] : [raw, wanted];
+    return operator === '^=' ? have.startsWith(want) : have === want;
+  };
+}
+
 interface ChallengeSession {
   readonly poolId: string;
   readonly clientId: string;
@@ -793,6 +841,30 @@ export function createCognitoService(model: CognitoModel, clientWrites: TokenBuc
         }
       }
       return { User: userShape(user, 'Attributes') };
+    },
+
+    async ListUsers(r) {
+      const poolId = readPoolId(r);
+      const attributesToGet = r.stringList('AttributesToGet', { item: { min: 1, max: 32 } });
+      const limit = r.int('Limit', { min: 0, max: 60 });
+      const token = r.string('PaginationToken', { min: 1, pattern: PATTERNS.paginationKey });
+      const filter = r.string('Filter', { max: 256 });
+      r.done();
+      const pool = model.pool(poolId);
+      const matches = parseUserFilter(filter);
+      const users = Object.values(pool.users)
+        .filter((u) => matches(u))
+        .sort((a, b) => a.createdAt - b.createdAt || a.username.localeCompare(b.username));
+      const p = page(users, limit, token);
+      return {
+        Users: p.items.map((u) => {
+          const shaped = userShape(u, 'Attributes');
+          if (attributesToGet === undefined) return shaped;
+          const wanted = new Set(attributesToGet);
+          return { ...shaped, Attributes: model.attributeList(u).filter((a) => wanted.has(a.Name)) };
+        }),
+        ...(p.next !== undefined ? { PaginationToken: p.next } : {}),
+      };
     },
 
     async AdminGetUser(r) {

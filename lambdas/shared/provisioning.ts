@@ -11,12 +11,12 @@
  *   that finds the marker does nothing. A failed PutEvents throws, so Cognito reports the failure and the next
  *   trigger for this user (a retry, or a later ConfirmForgotPassword) finishes the job.
  */
-import { type Clock, isoTime } from '../shared/clock';
-import { EVENT_CONTRACT_VERSION, type UserProvisionedDetail } from '../shared/contract/events';
-import type { EventPublisher } from '../shared/events-publisher';
-import type { UserRecord } from '../shared/identity-store';
-import { logger } from '../shared/logger';
-import { uuidV5 } from '../shared/uuidv5';
+import { type Clock, isoTime } from './clock';
+import { EVENT_CONTRACT_VERSION, type UserProvisionedDetail } from './contract/events';
+import type { EventPublisher } from './events-publisher';
+import type { UserRecord } from './identity-store';
+import { logger } from './logger';
+import { uuidV5 } from './uuidv5';
 
 /** The identity-store operations provisioning needs (IdentityStore implements them). */
 export interface ProvisioningStore {
