@@ -15,7 +15,8 @@ import type { LocalEndpoints } from './walkthrough';
 export const USAGE = [
   'Usage: npm run sweep -- [--data-dir DIR] [--json]',
   '  Runs the reconciliation sweeper once against the running local stack of that data directory and prints what',
-  '  it did (orphaned credential clients deleted, mappings whose client disappeared revoked).',
+  '  it did (orphaned credential clients deleted, mappings whose client disappeared revoked, events of committed',
+  '  changes whose run could not publish them sent, confirmed users the post-confirmation trigger missed provisioned).',
   '  --json      print the sweep report as JSON',
   `  --data-dir  the local stack's data directory (default DEVACCESS_DATA_DIR or ${DEFAULT_DATA_DIR})`,
 ].join('\n');

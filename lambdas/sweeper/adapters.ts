@@ -38,20 +38,20 @@ import {
   USER_SK,
   clientKey,
   credentialKey,
-  republishedEventKey,
+  republishedRunKey,
   sweepMarkerKey,
   userKey,
 } from '../shared/contract/table';
 import { IdentityStore } from '../shared/identity-store';
 import type {
   ClientMapping,
+  ConfirmedUser,
   PoolClient,
   SweepMarker,
   SweeperPool,
   SweeperStore,
   SweeperWorkflows,
   UnannouncedRevocation,
-  UnpublishedRun,
 } from './core';
 
 /** ListUserPoolClients returns at most 60 clients a page. */
@@ -80,7 +80,7 @@ export class CognitoPool implements SweeperPool {
     } while (nextToken);
   }
 
-  async *confirmedUsers(): AsyncIterable<readonly string[]> {
+  async *confirmedUsers(): AsyncIterable<readonly ConfirmedUser[]> {
     let paginationToken: string | undefined;
     do {
       const out = await this.client.send(
@@ -93,7 +93,11 @@ export class CognitoPool implements SweeperPool {
           PaginationToken: paginationToken,
         }),
       );
-      yield (out.Users ?? []).flatMap((u) => (typeof u.Username === 'string' ? [u.Username] : []));
+      yield (out.Users ?? []).flatMap((u) =>
+        typeof u.Username === 'string'
+          ? [{ username: u.Username, ...(u.UserLastModifiedDate ? { lastModifiedMs: u.UserLastModifiedDate.getTime() } : {}) }]
+          : [],
+      );
       paginationToken = out.PaginationToken;
     } while (paginationToken);
   }
@@ -251,18 +255,18 @@ export class DynamoSweeperStore implements SweeperStore {
     }
   }
 
-  async isRepublished(eventId: string): Promise<boolean> {
+  async isRepublished(executionArn: string): Promise<boolean> {
     const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: republishedEventKey(eventId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: republishedRunKey(executionArn), ConsistentRead: true }),
     );
     return out.Item !== undefined;
   }
 
-  async recordRepublished(eventId: string, executionArn: string, nowIso: string): Promise<void> {
+  async recordRepublished(executionArn: string, eventId: string, nowIso: string): Promise<void> {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...republishedEventKey(eventId), type: 'republished-event', eventId, executionArn, republishedAt: nowIso },
+        Item: { ...republishedRunKey(executionArn), type: 'republished-run', executionArn, eventId, republishedAt: nowIso },
       }),
     );
   }
@@ -294,7 +298,7 @@ export class StepFunctionsWorkflows implements SweeperWorkflows {
     private readonly stateMachineArn: string,
   ) {}
 
-  async *unpublishedRuns(sinceMs: number): AsyncIterable<UnpublishedRun> {
+  async *unpublishedRuns(sinceMs: number): AsyncIterable<string> {
     let nextToken: string | undefined;
     do {
       // Newest first (as Step Functions lists them), so the listing stops at the first run older than the window.
@@ -307,14 +311,14 @@ export class StepFunctionsWorkflows implements SweeperWorkflows {
         if (execution.startDate !== undefined && execution.startDate.getTime() < sinceMs) return;
         const described = await this.client.send(new DescribeExecutionCommand({ executionArn }));
         if (described.error !== EVENT_NOT_PUBLISHED) continue;
-        yield { executionArn, event: await this.requestedEvent(executionArn) };
+        yield executionArn;
       }
       nextToken = page.nextToken;
     } while (nextToken);
   }
 
   /** The event of the run's last events:putEvents task, read from its history (newest first). */
-  private async requestedEvent(executionArn: string): Promise<ProductEvent | undefined> {
+  async requestedEvent(executionArn: string): Promise<ProductEvent | undefined> {
     let nextToken: string | undefined;
     do {
       const page = await this.client.send(

@@ -25,14 +25,15 @@
  *    caller with the success it is. The sweeper reads such runs of the last REPUBLISH_LOOKBACK_MS from Step
  *    Functions, takes the event their Publish step asked for from the execution history (the definition builds
  *    it; nothing here rebuilds it), publishes it with its original eventId, and records that in the table, so each
- *    goes out once more and no later run repeats it. A consumer that did see the first attempt drops the
- *    duplicate by eventId.
+ *    goes out once more and no later run repeats it (the record is read before the history, so a published run
+ *    costs one read). A consumer that did see the first attempt drops the duplicate by eventId.
  *
  * 4. Confirmed users nobody provisioned: Cognito confirms a user before it runs the post-confirmation trigger, and
  *    keeps them confirmed when the trigger fails, so such a user could sign in and be refused everywhere (no
  *    USERNAME# item). The sweeper lists the pool's confirmed users and provisions each one the table does not know,
  *    and each one whose UserProvisioned did not go out, with the trigger's own code (lambdas/shared/provisioning.ts:
- *    idempotent, one user id per username, the same eventId on every publication).
+ *    idempotent, one user id per username, the same eventId on every publication). A user Cognito changed within
+ *    the grace age is left for a later run: their trigger may still be running.
  *
  * Safe to run concurrently with workflows: the active mappings are read BEFORE the pool is listed, and a client is
  * only ever deleted after its mapping has been revoked (reset/revoke commit first, then delete), so a mapping seen
@@ -58,8 +59,8 @@ export interface PoolClient {
 export interface SweeperPool {
   /** Every app client of the pool, page by page. */
   listClients(): AsyncIterable<readonly PoolClient[]>;
-  /** The usernames of the pool's confirmed users, page by page. */
-  confirmedUsers(): AsyncIterable<readonly string[]>;
+  /** The pool's confirmed users, page by page. */
+  confirmedUsers(): AsyncIterable<readonly ConfirmedUser[]>;
   /** Deletes an app client; `'gone'` when it no longer exists. Throws AWS errors (throttling included) as they are. */
   deleteClient(clientId: string): Promise<'deleted' | 'gone'>;
 }
@@ -111,25 +112,30 @@ export interface SweeperStore {
   revokeMissingClient(mapping: ClientMapping, nowIso: string): Promise<'revoked' | 'changed'>;
   /** Records on a mapping the sweeper revoked that its CredentialRevoked event was published. */
   recordRevokedEvent(clientId: string, eventId: string): Promise<void>;
-  /** Whether the sweeper already published this workflow event again (strongly consistent). */
-  isRepublished(eventId: string): Promise<boolean>;
-  /** Records that the sweeper published the event of this run again. */
-  recordRepublished(eventId: string, executionArn: string, nowIso: string): Promise<void>;
+  /** Whether the sweeper already published the event of this workflow run (strongly consistent). */
+  isRepublished(executionArn: string): Promise<boolean>;
+  /** Records that the sweeper published the event of this workflow run. */
+  recordRepublished(executionArn: string, eventId: string, nowIso: string): Promise<void>;
 }
 
-/** A credential workflow run that committed its change but ended EventNotPublished. */
-export interface UnpublishedRun {
-  readonly executionArn: string;
+export interface SweeperWorkflows {
+  /**
+   * The execution ARNs of the credential workflow runs started at or after `sinceMs` that ended with the
+   * EventNotPublished error, newest first.
+   */
+  unpublishedRuns(sinceMs: number): AsyncIterable<string>;
   /**
    * The event the run's Publish step asked PutEvents for, as its history records it; `undefined` when the history
    * holds no readable credential event (the run is reported, not guessed at).
    */
-  readonly event: ProductEvent | undefined;
+  requestedEvent(executionArn: string): Promise<ProductEvent | undefined>;
 }
 
-export interface SweeperWorkflows {
-  /** The credential workflow runs started at or after `sinceMs` that ended with the EventNotPublished error. */
-  unpublishedRuns(sinceMs: number): AsyncIterable<UnpublishedRun>;
+/** A confirmed user of the pool, as ListUsers lists them. */
+export interface ConfirmedUser {
+  readonly username: string;
+  /** When Cognito last changed the user (confirming them is such a change), epoch milliseconds. */
+  readonly lastModifiedMs?: number;
 }
 
 export interface SweeperSettings {
@@ -373,19 +379,21 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     await announce(revocation);
   }
 
-  // Runs that committed a change and could not announce it.
+  // Runs that committed a change and could not announce it. Out of time, the run stops pulling (each pull is a
+  // Step Functions call) and the next run carries on.
+  const outOfTime = () => deps.remainingMs !== undefined && deps.remainingMs() < 5000;
   const republishedEvents: { executionArn: string; eventId: string }[] = [];
   const unrepublishedRuns: string[] = [];
   try {
-    for await (const run of deps.workflows.unpublishedRuns(startedAt - REPUBLISH_LOOKBACK_MS)) {
-      if (deps.remainingMs !== undefined && deps.remainingMs() < 5000) {
+    for await (const executionArn of deps.workflows.unpublishedRuns(startedAt - REPUBLISH_LOOKBACK_MS)) {
+      if (outOfTime()) {
         incomplete = true;
-        unrepublishedRuns.push(run.executionArn);
-        continue;
+        unrepublishedRuns.push(executionArn);
+        break;
       }
-      const eventId = await republish(deps, run);
-      if (eventId === 'failed') unrepublishedRuns.push(run.executionArn);
-      else if (eventId !== 'already') republishedEvents.push({ executionArn: run.executionArn, eventId });
+      const eventId = await republish(deps, executionArn);
+      if (eventId === 'failed') unrepublishedRuns.push(executionArn);
+      else if (eventId !== 'already') republishedEvents.push({ executionArn, eventId });
     }
   } catch (err) {
     incomplete = true;
@@ -394,17 +402,23 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     });
   }
 
-  // Confirmed users the post-confirmation trigger did not provision (or announce).
+  // Confirmed users the post-confirmation trigger did not provision (or announce). A user changed within the
+  // grace age is left alone: their trigger may still be running, and racing it could fail their confirmation.
   const provisionedUsers: string[] = [];
   let unprovisionedUsers = 0;
   try {
-    for await (const usernames of deps.pool.confirmedUsers()) {
-      for (const username of usernames) {
+    pages: for await (const users of deps.pool.confirmedUsers()) {
+      if (outOfTime()) {
+        incomplete = true;
+        break;
+      }
+      for (const { username, lastModifiedMs } of users) {
         if (provisionedUsernames.has(username) && !unannouncedUsernames.has(username)) continue;
-        if (deps.remainingMs !== undefined && deps.remainingMs() < 5000) {
+        if (lastModifiedMs !== undefined && startedAt - lastModifiedMs < settings.graceMs) continue;
+        if (outOfTime()) {
           incomplete = true;
           unprovisionedUsers += 1;
-          continue;
+          break pages;
         }
         try {
           const result = await deps.provision(username);
@@ -532,10 +546,21 @@ async function announceRevocation(deps: SweeperDeps, revocation: UnannouncedRevo
 
 /**
  * Publishes the event of a run that ended EventNotPublished, unless an earlier sweep did, and records it. Returns
- * its eventId, `'already'` when an earlier sweep published it, or `'failed'` (the next run tries again).
+ * its eventId, `'already'` when an earlier sweep published it, or `'failed'` (the next run tries again). Never
+ * throws: one run's trouble does not keep the others from going out.
  */
-async function republish(deps: SweeperDeps, run: UnpublishedRun): Promise<string | 'already' | 'failed'> {
-  const { event, executionArn } = run;
+async function republish(deps: SweeperDeps, executionArn: string): Promise<string | 'already' | 'failed'> {
+  let event: ProductEvent | undefined;
+  try {
+    if (await deps.store.isRepublished(executionArn)) return 'already';
+    event = await deps.workflows.requestedEvent(executionArn);
+  } catch (err) {
+    deps.log.error('could not read a run whose event did not go out; the next run tries again', {
+      executionArn,
+      errorName: (err as { name?: unknown }).name,
+    });
+    return 'failed';
+  }
   if (event === undefined) {
     deps.log.error('AUDIT EVENT MISSING: a run ended EventNotPublished and its history shows no credential event', {
       executionArn,
@@ -544,7 +569,6 @@ async function republish(deps: SweeperDeps, run: UnpublishedRun): Promise<string
   }
   const ids = { executionArn, eventId: event.detail.eventId, detailType: event.detailType };
   try {
-    if (await deps.store.isRepublished(event.detail.eventId)) return 'already';
     await deps.events.publish(event);
   } catch (err) {
     deps.log.error('could not publish the event of a committed credential change; the next run tries again', {
@@ -554,7 +578,7 @@ async function republish(deps: SweeperDeps, run: UnpublishedRun): Promise<string
     return 'failed';
   }
   try {
-    await deps.store.recordRepublished(event.detail.eventId, executionArn, new Date(deps.clock.now()).toISOString());
+    await deps.store.recordRepublished(executionArn, event.detail.eventId, new Date(deps.clock.now()).toISOString());
   } catch (err) {
     // The event went out; without the record a later run repeats it with the same eventId, which consumers drop.
     deps.log.warn('event of a committed credential change published but not recorded; a later run repeats it', {

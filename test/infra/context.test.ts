@@ -89,6 +89,7 @@ describe('stackPropsFromContext', () => {
   it.each([
     [{ sesFromEmail: 'no-reply' , sesRegion: 'eu-west-1' }, /sesFromEmail must be an email address/],
     [{ sesFromEmail: 'no-reply@example.com' }, /sesRegion is required with sesFromEmail/],
+    [{ sesRegion: 'eu-west-1' }, /sesRegion is only used with sesFromEmail/],
   ])('refuses an SES sender it cannot use: %j', (context, message) => {
     const app = testApp(context);
     expect(() => new DevAccessStack(app, 'DevAccess', stackPropsFromContext(app.node))).toThrow(message);

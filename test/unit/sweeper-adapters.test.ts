@@ -36,6 +36,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uuidv7, uuidv7Time } from '../../lambdas/shared/uuidv7';
 import { CognitoPool, DynamoSweeperStore, StepFunctionsWorkflows, putEventsRequest } from '../../lambdas/sweeper/adapters';
+import type { ConfirmedUser } from '../../lambdas/sweeper/core';
 
 const POOL_ID = 'us-east-1_Test1';
 const TABLE = 'identity';
@@ -277,13 +278,13 @@ describe('CognitoPool.confirmedUsers', () => {
     // Prepare
     cognito
       .on(ListUsersCommand)
-      .resolvesOnce({ Users: [{ Username: 'ada' }, { Username: 'bob' }], PaginationToken: 'next' })
+      .resolvesOnce({ Users: [{ Username: 'ada', UserLastModifiedDate: new Date(5000) }, { Username: 'bob' }], PaginationToken: 'next' })
       .resolvesOnce({ Users: [{ Username: 'cy' }, {}] });
-    const users: string[][] = [];
+    const users: ConfirmedUser[][] = [];
     // Act
     for await (const page of new CognitoPool(new CognitoIdentityProviderClient({}), POOL_ID).confirmedUsers()) users.push([...page]);
     // Assess
-    expect(users).toEqual([['ada', 'bob'], ['cy']]);
+    expect(users).toEqual([[{ username: 'ada', lastModifiedMs: 5000 }, { username: 'bob' }], [{ username: 'cy' }]]);
     expect(cognito.commandCalls(ListUsersCommand).map((c) => c.args[0].input)).toEqual([
       { UserPoolId: POOL_ID, Filter: 'cognito:user_status = "CONFIRMED"', AttributesToGet: ['sub'], Limit: 60, PaginationToken: undefined },
       { UserPoolId: POOL_ID, Filter: 'cognito:user_status = "CONFIRMED"', AttributesToGet: ['sub'], Limit: 60, PaginationToken: 'next' },
@@ -304,13 +305,14 @@ describe('StepFunctionsWorkflows', () => {
   });
   const putEvents = (entry: Record<string, unknown>) => scheduled('events:putEvents', { Entries: [entry] });
 
+  const workflows = () => new StepFunctionsWorkflows(new SFNClient({}), MACHINE);
   async function collect(since: number) {
-    const runs = [];
-    for await (const run of new StepFunctionsWorkflows(new SFNClient({}), MACHINE).unpublishedRuns(since)) runs.push(run);
+    const runs: string[] = [];
+    for await (const executionArn of workflows().unpublishedRuns(since)) runs.push(executionArn);
     return runs;
   }
 
-  it('lists failed runs newest first, stops at the window, and reads the event of those that ended EventNotPublished', async () => {
+  it('lists failed runs newest first, stops at the window, and keeps those that ended EventNotPublished', async () => {
     // Prepare
     sfn
       .on(ListExecutionsCommand)
@@ -336,8 +338,10 @@ describe('StepFunctionsWorkflows', () => {
     });
     // Act
     const runs = await collect(T - 5000);
+    const event = await workflows().requestedEvent(exec('a'));
     // Assess
-    expect(runs).toEqual([{ executionArn: exec('a'), event: { detailType: 'CredentialReset', detail } }]);
+    expect(runs).toEqual([exec('a')]);
+    expect(event).toEqual({ detailType: 'CredentialReset', detail });
     expect(sfn.commandCalls(ListExecutionsCommand).map((c) => c.args[0].input)).toEqual([
       { stateMachineArn: MACHINE, statusFilter: 'FAILED', maxResults: 100, nextToken: undefined },
       { stateMachineArn: MACHINE, statusFilter: 'FAILED', maxResults: 100, nextToken: 'page2' },
@@ -348,18 +352,14 @@ describe('StepFunctionsWorkflows', () => {
 
   it('pages through a long history to the Publish step', async () => {
     // Prepare
-    sfn.on(ListExecutionsCommand).resolves({
-      executions: [{ executionArn: exec('a'), stateMachineArn: MACHINE, name: 'a', status: 'FAILED', startDate: new Date(T) }],
-    });
-    sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'EventNotPublished' });
     sfn
       .on(GetExecutionHistoryCommand)
       .resolvesOnce({ events: [{ type: 'ExecutionFailed', id: 200, timestamp: new Date(T) }], nextToken: 'more' })
       .resolvesOnce({ events: [putEvents({ DetailType: 'CredentialCreated', Detail: JSON.stringify(detail) })] });
     // Act
-    const runs = await collect(T - 5000);
+    const event = await workflows().requestedEvent(exec('a'));
     // Assess
-    expect(runs).toEqual([{ executionArn: exec('a'), event: { detailType: 'CredentialCreated', detail } }]);
+    expect(event).toEqual({ detailType: 'CredentialCreated', detail });
     expect(sfn.commandCalls(GetExecutionHistoryCommand)[1]?.args[0].input.nextToken).toBe('more');
   });
 
@@ -379,30 +379,30 @@ describe('StepFunctionsWorkflows', () => {
 });
 
 describe('DynamoSweeperStore: republished events', () => {
-  it('records a republished event under its own key and reads it back consistently', async () => {
+  it('records a run whose event it published under the run\'s own key and reads it back consistently', async () => {
     // Prepare
     dynamo.on(PutCommand).resolves({});
-    dynamo.on(GetCommand).resolvesOnce({}).resolvesOnce({ Item: { pk: 'EVENT#e-1', sk: 'REPUBLISHED' } });
+    dynamo.on(GetCommand).resolvesOnce({}).resolvesOnce({ Item: { pk: 'RUN#arn:exec', sk: 'REPUBLISHED' } });
     const store = new DynamoSweeperStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), TABLE);
     // Act
-    const before = await store.isRepublished('e-1');
-    await store.recordRepublished('e-1', 'arn:exec', '2026-12-04T12:00:00.000Z');
-    const after = await store.isRepublished('e-1');
+    const before = await store.isRepublished('arn:exec');
+    await store.recordRepublished('arn:exec', 'e-1', '2026-12-04T12:00:00.000Z');
+    const after = await store.isRepublished('arn:exec');
     // Assess
     expect([before, after]).toEqual([false, true]);
     expect(dynamo.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
-      Key: { pk: 'EVENT#e-1', sk: 'REPUBLISHED' },
+      Key: { pk: 'RUN#arn:exec', sk: 'REPUBLISHED' },
       ConsistentRead: true,
     });
     expect(dynamo.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
       TableName: TABLE,
       Item: {
-        pk: 'EVENT#e-1',
+        pk: 'RUN#arn:exec',
         sk: 'REPUBLISHED',
-        type: 'republished-event',
-        eventId: 'e-1',
+        type: 'republished-run',
         executionArn: 'arn:exec',
+        eventId: 'e-1',
         republishedAt: '2026-12-04T12:00:00.000Z',
       },
     });

@@ -15,6 +15,7 @@ import { eventSchemaFile } from '../../lambdas/shared/contract/events';
 import type { EventPublisher, ProductEvent } from '../../lambdas/shared/events-publisher';
 import {
   type ClientMapping,
+  type ConfirmedUser,
   type PoolClient,
   type SweepMarker,
   type SweeperDeps,
@@ -22,7 +23,6 @@ import {
   type SweeperPool,
   type SweeperWorkflows,
   type UnannouncedRevocation,
-  type UnpublishedRun,
   MAX_CLOCK_SKEW_MS,
   REPUBLISH_LOOKBACK_MS,
   sweep,
@@ -66,13 +66,22 @@ class FakePool implements SweeperPool {
     for (let i = 0; i < all.length; i += this.pageSize) yield all.slice(i, i + this.pageSize);
   }
 
-  /** Usernames of the pool's confirmed users. */
-  readonly confirmed: string[] = [];
+  /** The pool's confirmed users (confirmed an hour before T0 unless told). */
+  readonly confirmed: ConfirmedUser[] = [];
   confirmedFailure: unknown;
+  /** Pages of users the sweep pulled. */
+  userPagesPulled = 0;
 
-  async *confirmedUsers(): AsyncIterable<readonly string[]> {
+  confirm(...usernames: string[]): void {
+    for (const username of usernames) this.confirmed.push({ username, lastModifiedMs: T0 - 60 * MINUTE });
+  }
+
+  async *confirmedUsers(): AsyncIterable<readonly ConfirmedUser[]> {
     if (this.confirmedFailure !== undefined) throw this.confirmedFailure;
-    for (let i = 0; i < this.confirmed.length; i += this.pageSize) yield this.confirmed.slice(i, i + this.pageSize);
+    for (let i = 0; i < this.confirmed.length; i += this.pageSize) {
+      this.userPagesPulled += 1;
+      yield this.confirmed.slice(i, i + this.pageSize);
+    }
   }
 
   async deleteClient(clientId: string): Promise<'deleted' | 'gone'> {
@@ -148,19 +157,19 @@ class FakeStore implements SweeperStore {
     return 'revoked' as const;
   }
 
-  /** Events the sweeper published again, by eventId: the execution it came from. */
+  /** Runs whose event the sweeper published, by execution ARN: the eventId. */
   readonly republished = new Map<string, string>();
   /** Errors the next recordRepublished calls throw, in order. */
   readonly republishRecordFailures: unknown[] = [];
 
-  async isRepublished(eventId: string) {
-    return this.republished.has(eventId);
+  async isRepublished(executionArn: string) {
+    return this.republished.has(executionArn);
   }
 
-  async recordRepublished(eventId: string, executionArn: string) {
+  async recordRepublished(executionArn: string, eventId: string) {
     const failure = this.republishRecordFailures.shift();
     if (failure !== undefined) throw failure;
-    this.republished.set(eventId, executionArn);
+    this.republished.set(executionArn, eventId);
   }
 
   async recordRevokedEvent(clientId: string, eventId: string) {
@@ -189,15 +198,31 @@ class FakePublisher implements EventPublisher {
 
 /** Credential workflow runs that ended EventNotPublished, with the time each started. */
 class FakeWorkflows implements SweeperWorkflows {
-  readonly runs: (UnpublishedRun & { startedAt: number })[] = [];
+  readonly runs: { executionArn: string; event: ProductEvent | undefined; startedAt: number }[] = [];
   /** The window start of each listing. */
   readonly listedSince: number[] = [];
+  /** Runs the sweep pulled from the listing, and runs whose history it read. */
+  readonly pulled: string[] = [];
+  readonly historiesRead: string[] = [];
   failure: unknown;
+  /** Errors the next history reads throw, in order. */
+  readonly historyFailures: unknown[] = [];
 
-  async *unpublishedRuns(sinceMs: number): AsyncIterable<UnpublishedRun> {
+  async *unpublishedRuns(sinceMs: number): AsyncIterable<string> {
     this.listedSince.push(sinceMs);
     if (this.failure !== undefined) throw this.failure;
-    for (const { startedAt, ...run } of this.runs) if (startedAt >= sinceMs) yield run;
+    for (const run of this.runs) {
+      if (run.startedAt < sinceMs) continue;
+      this.pulled.push(run.executionArn);
+      yield run.executionArn;
+    }
+  }
+
+  async requestedEvent(executionArn: string): Promise<ProductEvent | undefined> {
+    this.historiesRead.push(executionArn);
+    const failure = this.historyFailures.shift();
+    if (failure !== undefined) throw failure;
+    return this.runs.find((r) => r.executionArn === executionArn)?.event;
   }
 }
 
@@ -727,12 +752,12 @@ describe('sweep: the event of a workflow run that committed but could not publis
     const report = await sweep(deps());
     // Assess
     expect(publisher.published).toEqual([event]);
-    expect(store.republished.get(event.detail.eventId)).toBe(EXECUTION);
+    expect(store.republished.get(EXECUTION)).toBe(event.detail.eventId);
     expect(report.republishedEvents).toEqual([{ executionArn: EXECUTION, eventId: event.detail.eventId }]);
     expect(report.unrepublishedRuns).toEqual([]);
   });
 
-  it('publishes it once: a later run finds the record and leaves it', async () => {
+  it('publishes it once: a later run finds the record and leaves it, without reading its history again', async () => {
     // Prepare
     unpublishedReset(MINUTE);
     await sweep(deps());
@@ -740,8 +765,36 @@ describe('sweep: the event of a workflow run that committed but could not publis
     const second = await sweep(deps());
     // Assess
     expect(publisher.published).toHaveLength(1);
+    expect(workflows.historiesRead).toEqual([EXECUTION]);
     expect(second.republishedEvents).toEqual([]);
     expect(second.unrepublishedRuns).toEqual([]);
+  });
+
+  it('goes on with the other runs when one run\'s history cannot be read', async () => {
+    // Prepare
+    unpublishedReset(MINUTE, `${EXECUTION}-a`);
+    const other = unpublishedReset(2 * MINUTE, `${EXECUTION}-b`);
+    workflows.historyFailures.push(throttled());
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(report.unrepublishedRuns).toEqual([`${EXECUTION}-a`]);
+    expect(report.republishedEvents).toEqual([{ executionArn: `${EXECUTION}-b`, eventId: other.detail.eventId }]);
+  });
+
+  it('stops pulling runs once the invocation is about to time out', async () => {
+    // Prepare
+    for (const name of ['a', 'b', 'c']) unpublishedReset(MINUTE, `${EXECUTION}-${name}`);
+    let left = 60_000;
+    // Act: each publish takes 30 s of the invocation's time
+    const report = await sweep(
+      deps({ remainingMs: () => left, events: { publish: async (e) => { left -= 30_000; await publisher.publish(e); } } }),
+    );
+    // Assess
+    expect(publisher.published).toHaveLength(2);
+    expect(workflows.pulled).toHaveLength(3);
+    expect(report.unrepublishedRuns).toEqual([`${EXECUTION}-c`]);
+    expect(report.incomplete).toBe(true);
   });
 
   it('looks back REPUBLISH_LOOKBACK_MS from the start of the run', async () => {
@@ -820,7 +873,7 @@ describe('sweep: the event of a workflow run that committed but could not publis
 describe('sweep: confirmed users the post-confirmation trigger did not provision', () => {
   it('provisions a confirmed user the table does not know, and reports the new user id', async () => {
     // Prepare
-    pool.confirmed.push('ada', 'bob', 'cy');
+    pool.confirm('ada', 'bob', 'cy');
     store.usernames.set('ada', randomUUID());
     store.announcedUsers.add('ada');
     store.usernames.set('cy', randomUUID());
@@ -836,7 +889,7 @@ describe('sweep: confirmed users the post-confirmation trigger did not provision
 
   it('announces a provisioned user whose UserProvisioned did not go out', async () => {
     // Prepare
-    pool.confirmed.push('ada');
+    pool.confirm('ada');
     store.usernames.set('ada', 'the-id-of-ada');
     // Act
     const report = await sweep(deps());
@@ -845,9 +898,41 @@ describe('sweep: confirmed users the post-confirmation trigger did not provision
     expect(report.provisionedUsers).toEqual(['the-id-of-ada']);
   });
 
+  it('leaves a user Cognito changed within the grace age: their trigger may still be running', async () => {
+    // Prepare
+    pool.confirmed.push({ username: 'fresh', lastModifiedMs: T0 - GRACE + 1 }, { username: 'old', lastModifiedMs: T0 - GRACE });
+    // Act
+    const report = await sweep(deps());
+    // Assess
+    expect(provisioned).toEqual(['old']);
+    expect(report.provisionedUsers).toHaveLength(1);
+  });
+
+  it('stops pulling pages of users once the invocation is about to time out', async () => {
+    // Prepare: pages of 2, every user known
+    for (let i = 0; i < 6; i++) {
+      pool.confirm(`u${i}`);
+      store.usernames.set(`u${i}`, randomUUID());
+      store.announcedUsers.add(`u${i}`);
+    }
+    let left = 12_000;
+    const pages = pool.confirmedUsers.bind(pool);
+    pool.confirmedUsers = async function* () {
+      for await (const page of pages()) {
+        yield page;
+        left -= 4_000;
+      }
+    };
+    // Act
+    const report = await sweep(deps({ remainingMs: () => left }));
+    // Assess: 12 s, then 8 s (fine), then 4 s left: the third page is not processed and no fourth is asked for
+    expect(pool.userPagesPulled).toBe(3);
+    expect(report.incomplete).toBe(true);
+  });
+
   it('does nothing on a second run', async () => {
     // Prepare
-    pool.confirmed.push('bob');
+    pool.confirm('bob');
     await sweep(deps());
     // Act
     const second = await sweep(deps());
@@ -858,7 +943,7 @@ describe('sweep: confirmed users the post-confirmation trigger did not provision
 
   it('counts a user it could not provision, goes on with the others, and the next run tries again', async () => {
     // Prepare
-    pool.confirmed.push('bob', 'cy');
+    pool.confirm('bob', 'cy');
     provisionFailures.push(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
     // Act
     const first = await sweep(deps());
@@ -872,7 +957,7 @@ describe('sweep: confirmed users the post-confirmation trigger did not provision
 
   it('reports nothing for a user the trigger finished between the scan and the listing', async () => {
     // Prepare: the scan sees no username item; by the time the sweep provisions, the trigger had done it all.
-    pool.confirmed.push('dee');
+    pool.confirm('dee');
     const report = await sweep(
       deps({ provision: async (username) => ({ userId: `id-${username}`, created: false, published: false }) }),
     );

@@ -98,6 +98,9 @@ export class UserDirectory extends Construct {
     if (props.sesFromEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.sesFromEmail)) {
       throw new Error(`sesFromEmail must be an email address, got ${JSON.stringify(props.sesFromEmail)}`);
     }
+    if (props.sesRegion !== undefined && props.sesFromEmail === undefined) {
+      throw new Error('sesRegion is only used with sesFromEmail; set both, or neither');
+    }
     if (props.sesFromEmail !== undefined && props.sesRegion === undefined && Token.isUnresolved(Stack.of(this).region)) {
       throw new Error('sesRegion is required with sesFromEmail when the stack has no explicit region (env.region)');
     }

@@ -15,7 +15,7 @@
  * | credential      | `USER#<userId>`      | `CRED#<clientId>` | the same as the client lookup (the user's list, one Query)    |
  * | sweep marker    | `SWEEP#<clientId>`   | `SWEEP`         | clientId, firstSeenAt (epoch ms): when the sweeper first saw an |
  * |                 |                      |                 | unmapped credential client whose name carries no time          |
- * | republished     | `EVENT#<eventId>`    | `REPUBLISHED`   | eventId, executionArn, republishedAt: the sweeper published    |
+ * | republished run | `RUN#<executionArn>` | `REPUBLISHED`   | executionArn, eventId, republishedAt: the sweeper published    |
  * |                 |                      |                 | the event of a run that committed but ended EventNotPublished |
  *
  * The notes table (sample protected data) has `userId` (partition) and `noteId` (sort).
@@ -32,7 +32,7 @@ export const USER_PK_PREFIX = 'USER#';
 export const USERNAME_PK_PREFIX = 'USERNAME#';
 export const CLIENT_PK_PREFIX = 'CLIENT#';
 export const SWEEP_PK_PREFIX = 'SWEEP#';
-export const REPUBLISHED_PK_PREFIX = 'EVENT#';
+export const REPUBLISHED_PK_PREFIX = 'RUN#';
 export const REPUBLISHED_SK = 'REPUBLISHED';
 
 export const userKey = (userId: string) => ({ pk: `${USER_PK_PREFIX}${userId}`, sk: USER_SK });
@@ -44,7 +44,7 @@ export const credentialKey = (userId: string, clientId: string) => ({
 });
 
 export const sweepMarkerKey = (clientId: string) => ({ pk: `${SWEEP_PK_PREFIX}${clientId}`, sk: SWEEP_SK });
-export const republishedEventKey = (eventId: string) => ({ pk: `${REPUBLISHED_PK_PREFIX}${eventId}`, sk: REPUBLISHED_SK });
+export const republishedRunKey = (executionArn: string) => ({ pk: `${REPUBLISHED_PK_PREFIX}${executionArn}`, sk: REPUBLISHED_SK });
 
 export const CREDENTIAL_STATUSES = ['active', 'revoked'] as const;
 export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
