@@ -74,6 +74,7 @@ const READERS: { readonly [K in ContextKey]-?: (key: K, value: unknown) => Conte
   corsOrigins: list,
   threatProtection: boolean,
   mfa: (key, value) => oneOf(key, value, ['optional', 'required'] as const),
+  resourceServerIdentifier: text,
   sesFromEmail: text,
   sesRegion: text,
   apiGatewayCloudWatchRole: boolean,

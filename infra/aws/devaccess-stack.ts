@@ -14,6 +14,8 @@ import {
   DEFAULT_SWEEP_GRACE_SECONDS,
   DEFAULT_WORKFLOW_WAIT_MS,
   OPERATION_LOCK_SECONDS,
+  RESOURCE_SERVER_IDENTIFIER as DEFAULT_RESOURCE_SERVER_IDENTIFIER,
+  RESOURCE_SERVER_IDENTIFIER_PATTERN,
   STATE_MACHINES,
   SWEEP_SCHEDULE_MINUTES,
 } from '../../lambdas/shared/contract/names';
@@ -84,6 +86,12 @@ export interface DevAccessStackProps extends StackProps {
    */
   readonly threatProtection?: boolean;
   /**
+   * Identifier of the Cognito resource server: credentials get, and routes require, `<identifier>/read` and
+   * `<identifier>/write` (the scope names are contract; the namespace is yours, e.g. `api.example.com`).
+   * @default RESOURCE_SERVER_IDENTIFIER ('devaccess')
+   */
+  readonly resourceServerIdentifier?: string;
+  /**
    * Send the user pool's email (sign-up codes) through Amazon SES from this verified address.
    * @default Cognito's default email sender (about 50 emails a day; for testing)
    */
@@ -148,6 +156,12 @@ export class DevAccessStack extends Stack {
       throw new Error('No http(s) callback URL to take a CORS origin from: set corsOrigins');
     }
     const CORS_ALLOWED_ORIGINS = corsOrigins.join(',');
+    const RESOURCE_SERVER_IDENTIFIER = props.resourceServerIdentifier ?? DEFAULT_RESOURCE_SERVER_IDENTIFIER;
+    if (!RESOURCE_SERVER_IDENTIFIER_PATTERN.test(RESOURCE_SERVER_IDENTIFIER)) {
+      throw new Error(
+        `resourceServerIdentifier must be 1-256 printable characters without spaces, quotes or backslashes, got ${JSON.stringify(RESOURCE_SERVER_IDENTIFIER)}`,
+      );
+    }
 
     this.tables = new DataTables(this, 'Data', { removalPolicy, deletionProtection });
     const identityTable = this.tables.identity;
@@ -176,6 +190,7 @@ export class DevAccessStack extends Stack {
       logoutUrls: props.logoutUrls,
       mfa: props.mfa,
       threatProtection: props.threatProtection,
+      resourceServerIdentifier: RESOURCE_SERVER_IDENTIFIER,
       sesFromEmail: props.sesFromEmail,
       sesRegion: props.sesRegion,
       removalPolicy,
@@ -195,6 +210,7 @@ export class DevAccessStack extends Stack {
         // It only creates clients; the workflow deletes them itself (its own role) and the sweeper deletes orphans.
         USER_POOL_ID: bind(userPool.userPoolId, poolGrant('cognito-idp:CreateUserPoolClient')),
         CLIENT_TOKEN_VALIDITY_MINUTES: String(props.clientTokenValidityMinutes ?? DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES),
+        RESOURCE_SERVER_IDENTIFIER,
       },
     });
 
@@ -238,6 +254,7 @@ export class DevAccessStack extends Stack {
         WORKFLOW_WAIT_MS: String(workflowWaitMs),
         OPERATION_LOCK_SECONDS: String(OPERATION_LOCK_SECONDS),
         CORS_ALLOWED_ORIGINS,
+        RESOURCE_SERVER_IDENTIFIER,
       },
     });
     Validations.of(credentials.role).acknowledge({
@@ -252,7 +269,7 @@ export class DevAccessStack extends Stack {
     const profile = new HouseFunction(this, 'Profile', {
       ...functionDefaults,
       name: 'profile',
-      config: { IDENTITY_TABLE_NAME: identityRead(), CORS_ALLOWED_ORIGINS },
+      config: { IDENTITY_TABLE_NAME: identityRead(), CORS_ALLOWED_ORIGINS, RESOURCE_SERVER_IDENTIFIER },
     });
     const notes = new HouseFunction(this, 'Notes', {
       ...functionDefaults,
@@ -261,17 +278,18 @@ export class DevAccessStack extends Stack {
         IDENTITY_TABLE_NAME: identityRead(),
         NOTES_TABLE_NAME: bind(notesTable.tableName, (fn) => notesTable.grantReadWriteData(fn)),
         CORS_ALLOWED_ORIGINS,
+        RESOURCE_SERVER_IDENTIFIER,
       },
     });
     const announcements = new HouseFunction(this, 'Announcements', {
       ...functionDefaults,
       name: 'announcements',
-      config: { IDENTITY_TABLE_NAME: identityRead(), CORS_ALLOWED_ORIGINS },
+      config: { IDENTITY_TABLE_NAME: identityRead(), CORS_ALLOWED_ORIGINS, RESOURCE_SERVER_IDENTIFIER },
     });
     const openapi = new HouseFunction(this, 'OpenApi', {
       ...functionDefaults,
       name: 'openapi',
-      config: { CORS_ALLOWED_ORIGINS, TOKEN_URL: this.directory.tokenUrl },
+      config: { CORS_ALLOWED_ORIGINS, TOKEN_URL: this.directory.tokenUrl, RESOURCE_SERVER_IDENTIFIER },
     });
 
     // The reconciliation sweeper lists the pool's clients and deletes orphans; it never calls
@@ -331,6 +349,7 @@ export class DevAccessStack extends Stack {
       cloudWatchRole: props.apiGatewayCloudWatchRole,
       removalPolicy,
       corsOrigins,
+      resourceServerIdentifier: RESOURCE_SERVER_IDENTIFIER,
     });
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });

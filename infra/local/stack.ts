@@ -287,6 +287,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       TOKEN_URL: tokenUrl,
       SWEEPER_GRACE_SECONDS: String(options.sweepGraceSeconds ?? DEFAULT_SWEEP_GRACE_SECONDS),
       CORS_ALLOWED_ORIGINS: DEFAULT_CORS_ORIGINS.join(','),
+      RESOURCE_SERVER_IDENTIFIER,
     };
     lambda = createLocalLambda({
       region,

@@ -19,14 +19,16 @@ import {
 import { z } from 'zod';
 import type { Config } from '../shared/config';
 import { credentialClientName } from '../shared/contract/client-name';
-import { RESOURCE_SCOPE_NAMES, fullScope } from '../shared/contract/names';
+import { RESOURCE_SCOPE_NAMES, resourceScope } from '../shared/contract/names';
 import type { CreateClientTaskInput, CreateClientTaskOutput } from '../shared/contract/workflow';
 import { ValidationError } from '../shared/errors';
 import { logger } from '../shared/logger';
 import { distinctScopes } from './schemas';
 
-/** The full OAuth scopes a credential may hold (`devaccess/read`, `devaccess/write`). */
-const CREDENTIAL_SCOPES = RESOURCE_SCOPE_NAMES.map(fullScope) as [string, ...string[]];
+/** The full OAuth scopes a credential may hold on a resource server (`devaccess/read`, `devaccess/write`). */
+function credentialScopes(resourceServer: string): [string, ...string[]] {
+  return RESOURCE_SCOPE_NAMES.map((scope) => resourceScope(scope, resourceServer)) as [string, ...string[]];
+}
 
 /** Cognito app client names: 1-128 characters of `[\w\s+=,.@-]` (API reference, CreateUserPoolClient). */
 export const CLIENT_NAME_MAX_LENGTH = 128;
@@ -36,21 +38,23 @@ export const CLIENT_NAME_PATTERN = /^[\w\s+=,.@-]+$/;
  * The task's input. Ids are UUIDs, which also keeps the client name within Cognito's limits:
  * 10 (prefix) + 36 + 1 + 36 = 83 characters of the allowed set.
  */
-export const CreateClientTaskInputSchema = z.strictObject({
-  task: z.literal('createClient'),
-  userId: z.uuid(),
-  operationId: z.uuid(),
-  scopes: distinctScopes(z.array(z.enum(CREDENTIAL_SCOPES)).min(1)),
-});
+export function createClientTaskInputSchema(resourceServer: string) {
+  return z.strictObject({
+    task: z.literal('createClient'),
+    userId: z.uuid(),
+    operationId: z.uuid(),
+    scopes: distinctScopes(z.array(z.enum(credentialScopes(resourceServer))).min(1)),
+  });
+}
 
 export interface ClientFactoryDeps {
   readonly cognito: CognitoIdentityProviderClient;
-  readonly config: Pick<Config, 'USER_POOL_ID' | 'CLIENT_TOKEN_VALIDITY_MINUTES'>;
+  readonly config: Pick<Config, 'USER_POOL_ID' | 'CLIENT_TOKEN_VALIDITY_MINUTES' | 'RESOURCE_SERVER_IDENTIFIER'>;
 }
 
 /** Validates the task input; the error names every offending field (never its value). */
-export function parseCreateClientTask(event: unknown): CreateClientTaskInput {
-  const result = CreateClientTaskInputSchema.safeParse(event);
+export function parseCreateClientTask(event: unknown, resourceServer: string): CreateClientTaskInput {
+  const result = createClientTaskInputSchema(resourceServer).safeParse(event);
   if (!result.success) {
     const problems = result.error.issues
       .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(input)'}: ${issue.message}`)
@@ -91,7 +95,7 @@ export async function createCredentialClient(
   event: unknown,
   deps: ClientFactoryDeps,
 ): Promise<CreateClientTaskOutput> {
-  const input = parseCreateClientTask(event);
+  const input = parseCreateClientTask(event, deps.config.RESOURCE_SERVER_IDENTIFIER);
   const response = await deps.cognito.send(new CreateUserPoolClientCommand(createClientRequest(input, deps.config)));
   const clientId = response.UserPoolClient?.ClientId;
   if (typeof clientId !== 'string' || clientId.length === 0) {

@@ -82,6 +82,7 @@ function productionDeps(): CredentialsDeps & { readonly store: IdentityStore } {
         tokenUrl: config.TOKEN_URL,
         workflowWaitMs: config.WORKFLOW_WAIT_MS,
         operationLockSeconds: config.OPERATION_LOCK_SECONDS,
+        resourceServer: config.RESOURCE_SERVER_IDENTIFIER,
       },
       clock: systemClock,
       // Time-ordered: the sweeper reads a client's age from the operation id in its name.

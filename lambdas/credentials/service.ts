@@ -8,7 +8,7 @@
  * stored or put in workflow input/output (invariant I5).
  */
 import type { Clock } from '../shared/clock';
-import { type ResourceScope, RESOURCE_SCOPE_NAMES, RESOURCE_SERVER_IDENTIFIER, fullScope } from '../shared/contract/names';
+import { type ResourceScope, RESOURCE_SCOPE_NAMES, resourceScope } from '../shared/contract/names';
 import type { CredentialOperation, CredentialWorkflowInput } from '../shared/contract/workflow';
 import { ConflictError, ForbiddenError, NotFoundError } from '../shared/errors';
 import type { CredentialRecord, UserRecord } from '../shared/identity-store';
@@ -56,6 +56,8 @@ export interface CredentialSettings {
   readonly tokenUrl: string;
   readonly workflowWaitMs: number;
   readonly operationLockSeconds: number;
+  /** The resource server whose scopes credentials get (`<resourceServer>/read`). */
+  readonly resourceServer: string;
 }
 
 export interface CredentialsDeps {
@@ -72,8 +74,8 @@ export interface CredentialsDeps {
 }
 
 /** Scopes as the API shows them (`read`), from the stored full OAuth scopes (`devaccess/read`). */
-export function shortScopes(scopes: readonly string[] | undefined): ResourceScope[] {
-  const prefix = `${RESOURCE_SERVER_IDENTIFIER}/`;
+export function shortScopes(scopes: readonly string[] | undefined, resourceServer: string): ResourceScope[] {
+  const prefix = `${resourceServer}/`;
   const out: ResourceScope[] = [];
   for (const scope of scopes ?? []) {
     const name = scope.startsWith(prefix) ? scope.slice(prefix.length) : scope;
@@ -83,12 +85,12 @@ export function shortScopes(scopes: readonly string[] | undefined): ResourceScop
   return out;
 }
 
-function summary(record: CredentialRecord): CredentialSummary {
+function summary(record: CredentialRecord, resourceServer: string): CredentialSummary {
   // Field by field, so nothing else stored on the item ever reaches a response.
   return {
     clientId: record.clientId,
     name: record.name,
-    scopes: shortScopes(record.scopes),
+    scopes: shortScopes(record.scopes, resourceServer),
     status: record.status,
     createdAt: record.createdAt,
     ...(record.revokedAt ? { revokedAt: record.revokedAt } : {}),
@@ -97,7 +99,7 @@ function summary(record: CredentialRecord): CredentialSummary {
 
 export async function listCredentials(deps: CredentialsDeps, caller: Caller): Promise<CredentialSummary[]> {
   const records = await deps.store.listCredentials(caller.userId);
-  return records.map(summary);
+  return records.map((record) => summary(record, deps.settings.resourceServer));
 }
 
 export async function createCredential(
@@ -120,7 +122,7 @@ export async function createCredential(
       ...base,
       expectedVersion: user.version,
       name: body.name ?? DEFAULT_CREDENTIAL_NAME,
-      scopes: body.scopes.map(fullScope),
+      scopes: body.scopes.map((scope) => resourceScope(scope, deps.settings.resourceServer)),
     };
   });
   const issued = await issue(deps, caller, out);
@@ -140,13 +142,13 @@ export async function resetCredential(
   const out = await runOperation(deps, caller, 'reset', clientId, body, idempotencyKey, async (base) => {
     const current = await requireActiveCredential(deps, caller.userId, clientId);
     const user = await requireUser(deps, caller.userId);
-    const scopes = body.scopes ?? shortScopes(current.scopes);
+    const scopes = body.scopes ?? shortScopes(current.scopes, deps.settings.resourceServer);
     return {
       ...base,
       expectedVersion: user.version,
       clientId,
       name: body.name ?? current.name,
-      scopes: (scopes.length > 0 ? scopes : DEFAULT_CREDENTIAL_SCOPES).map(fullScope),
+      scopes: (scopes.length > 0 ? scopes : DEFAULT_CREDENTIAL_SCOPES).map((scope) => resourceScope(scope, deps.settings.resourceServer)),
     };
   });
   if (out.previousClientId !== undefined && out.previousClientId !== clientId) {
@@ -267,7 +269,7 @@ async function issue(deps: CredentialsDeps, caller: Caller, out: CommittedChange
     clientId: record.clientId,
     clientSecret,
     name: record.name,
-    scopes: shortScopes(record.scopes),
+    scopes: shortScopes(record.scopes, deps.settings.resourceServer),
     tokenUrl: deps.settings.tokenUrl,
     createdAt: record.createdAt,
   };

@@ -19,7 +19,7 @@ import {
 } from '../credentials/schemas';
 import { CreateNoteBody, Note, NoteList } from '../notes/schemas';
 import { Me } from '../profile/schemas';
-import { API_STAGE, RESOURCE_SCOPES, TOKEN_PATH, USER_ADMIN_SCOPE, fullScope } from '../shared/contract/names';
+import { API_STAGE, RESOURCE_SCOPES, RESOURCE_SERVER_IDENTIFIER, TOKEN_PATH, USER_ADMIN_SCOPE, resourceScope } from '../shared/contract/names';
 import type { ResourceScope } from '../shared/contract/names';
 import { PATH_PARAMS, ROUTES, type RouteDef, pathParamNames, routeScopes } from '../shared/contract/routes';
 import { ERROR_STATUS, type ErrorCode } from '../shared/errors';
@@ -31,6 +31,8 @@ export interface OpenApiOptions {
   readonly tokenUrl?: string;
   /** Base URL of the API; defaults to the stage path, relative to wherever the document is served from. */
   readonly serverUrl?: string;
+  /** The resource server whose scopes the routes require; defaults to RESOURCE_SERVER_IDENTIFIER. */
+  readonly resourceServer?: string;
 }
 
 export const SECURITY_SCHEME = 'oauth2';
@@ -138,11 +140,11 @@ function errorStatuses(route: RouteDef, shape: OperationShape): number[] {
 }
 
 /** The security requirement alternatives of a route: one per accepted scope; `[]` for a public route. */
-export function securityOf(route: RouteDef): Array<Record<string, string[]>> {
-  return routeScopes(route.access).map((scope) => ({ [SECURITY_SCHEME]: [scope] }));
+export function securityOf(route: RouteDef, resourceServer: string = RESOURCE_SERVER_IDENTIFIER): Array<Record<string, string[]>> {
+  return routeScopes(route.access, resourceServer).map((scope) => ({ [SECURITY_SCHEME]: [scope] }));
 }
 
-function operation(route: RouteDef): JsonObject {
+function operation(route: RouteDef, resourceServer: string): JsonObject {
   const shape = OPERATIONS[route.id];
   if (!shape) throw new Error(`The OpenAPI document has no shape for route ${route.id}`);
 
@@ -191,19 +193,23 @@ function operation(route: RouteDef): JsonObject {
       ? { requestBody: { required: false, content: jsonContent(shape.request) } }
       : {}),
     responses,
-    security: securityOf(route),
+    security: securityOf(route, resourceServer),
   };
 }
 
-function scopeDescriptions(): Record<string, string> {
+function scopeDescriptions(resourceServer: string): Record<string, string> {
   return Object.fromEntries(
-    (Object.entries(RESOURCE_SCOPES) as Array<[ResourceScope, string]>).map(([name, text]) => [fullScope(name), text]),
+    (Object.entries(RESOURCE_SCOPES) as Array<[ResourceScope, string]>).map(([name, text]) => [
+      resourceScope(name, resourceServer),
+      text,
+    ]),
   );
 }
 
 /** Builds the document. Deterministic: the same route table gives the same document. */
 export function buildOpenApiDocument(options: OpenApiOptions = {}): JsonObject {
   const tokenUrl = options.tokenUrl ?? TOKEN_PATH;
+  const resourceServer = options.resourceServer ?? RESOURCE_SERVER_IDENTIFIER;
   const authorizationUrl = tokenUrl.replace(/\/oauth2\/token$/, '/oauth2/authorize');
 
   const paths: Record<string, Record<string, JsonObject>> = {};
@@ -211,7 +217,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): JsonObject {
     const item = (paths[route.path] ??= {});
     const method = route.method.toLowerCase();
     if (item[method]) throw new Error(`Two routes for ${route.method} ${route.path}`);
-    item[method] = operation(route);
+    item[method] = operation(route, resourceServer);
   }
 
   const schemas = Object.fromEntries(
@@ -239,7 +245,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): JsonObject {
             'Cognito user pool. Machine clients use the client_credentials grant at the user pool domain\'s ' +
             '`/oauth2/token`; credential management takes a signed-in user\'s token.',
           flows: {
-            clientCredentials: { tokenUrl, scopes: scopeDescriptions() },
+            clientCredentials: { tokenUrl, scopes: scopeDescriptions(resourceServer) },
             authorizationCode: {
               authorizationUrl,
               tokenUrl,

@@ -8,13 +8,16 @@ import { type JsonObject, buildOpenApiDocument } from './document';
  * The handler over a token URL source. The token endpoint is on the Cognito domain, not the API's host, so the
  * document names it absolutely.
  */
-export function createOpenApiHandler(tokenUrl: () => string): ProxyHandler {
+export function createOpenApiHandler(
+  tokenUrl: () => string,
+  resourceServer: () => string = () => loadConfig(['RESOURCE_SERVER_IDENTIFIER']).RESOURCE_SERVER_IDENTIFIER,
+): ProxyHandler {
   let document: JsonObject | undefined;
   return createApiHandler({
     name: 'openapi',
     routes: {
       getOpenApi: async () => {
-        document ??= buildOpenApiDocument({ tokenUrl: tokenUrl() });
+        document ??= buildOpenApiDocument({ tokenUrl: tokenUrl(), resourceServer: resourceServer() });
         // Public and the same for everyone: caches may keep it for a few minutes.
         return { status: 200, body: document, headers: { 'Cache-Control': 'public, max-age=300' } };
       },

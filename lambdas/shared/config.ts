@@ -11,6 +11,8 @@ import {
   DEFAULT_SWEEP_GRACE_SECONDS,
   DEFAULT_WORKFLOW_WAIT_MS,
   OPERATION_LOCK_SECONDS,
+  RESOURCE_SERVER_IDENTIFIER,
+  RESOURCE_SERVER_IDENTIFIER_PATTERN,
 } from './contract/names';
 import { DEFAULT_CORS_ORIGINS, originOf } from './contract/user-pool';
 
@@ -41,6 +43,11 @@ export const configSchema = z.object({
     .max(24 * 60)
     .default(DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES),
   TOKEN_URL: z.url(),
+  /** The resource server whose `read`/`write` scopes routes require and credentials get. */
+  RESOURCE_SERVER_IDENTIFIER: z
+    .string()
+    .regex(RESOURCE_SERVER_IDENTIFIER_PATTERN, 'must be 1-256 printable characters without spaces, quotes or backslashes')
+    .default(RESOURCE_SERVER_IDENTIFIER),
   /** How long the credentials API waits for a workflow run before answering 503 (API Gateway stops at 29 s). */
   WORKFLOW_WAIT_MS: z.coerce.number().int().min(100).max(28_000).default(DEFAULT_WORKFLOW_WAIT_MS),
   OPERATION_LOCK_SECONDS: z.coerce.number().int().min(30).max(3600).default(OPERATION_LOCK_SECONDS),

@@ -174,6 +174,11 @@ export interface ApiHandlerOptions {
    * @default CORS_ALLOWED_ORIGINS of the function's configuration
    */
   readonly corsOrigins?: () => readonly string[];
+  /**
+   * The resource server whose scopes the routes require (defense in depth behind API Gateway); read once.
+   * @default RESOURCE_SERVER_IDENTIFIER of the function's configuration
+   */
+  readonly resourceServer?: () => string;
 }
 
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -189,6 +194,9 @@ export function createApiHandler(options: ApiHandlerOptions): ProxyHandler {
   let origins: readonly string[] | undefined;
   const corsOrigins = (): readonly string[] =>
     (origins ??= (options.corsOrigins ?? (() => loadConfig(['CORS_ALLOWED_ORIGINS']).CORS_ALLOWED_ORIGINS))());
+  let identifier: string | undefined;
+  const resourceServer = (): string =>
+    (identifier ??= (options.resourceServer ?? (() => loadConfig(['RESOURCE_SERVER_IDENTIFIER']).RESOURCE_SERVER_IDENTIFIER))());
 
   return async (event) => {
     const requestId = event.requestContext?.requestId ?? 'unknown';
@@ -214,7 +222,7 @@ export function createApiHandler(options: ApiHandlerOptions): ProxyHandler {
             : new UnauthorizedError();
         }
         // Defense in depth: API Gateway already enforced the method scopes; a caller without one never passes.
-        const required = routeScopes(route.access);
+        const required = routeScopes(route.access, resourceServer());
         if (!resolved.caller.scopes.some((s) => required.includes(s))) {
           throw new ForbiddenError(`This route requires one of the scopes: ${required.join(', ')}`);
         }

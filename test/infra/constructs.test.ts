@@ -17,10 +17,11 @@ const newStack = () => new Stack(testApp(), 'Test');
 
 describe('HouseFunction', () => {
   it('refuses a configuration that lacks a key its FUNCTIONS entry lists', () => {
-    const config = { IDENTITY_TABLE_NAME: 'identity', CORS_ALLOWED_ORIGINS: 'https://app.example.com' } as unknown as Record<
-      'IDENTITY_TABLE_NAME' | 'NOTES_TABLE_NAME' | 'CORS_ALLOWED_ORIGINS',
-      ConfigValue
-    >;
+    const config = {
+      IDENTITY_TABLE_NAME: 'identity',
+      CORS_ALLOWED_ORIGINS: 'https://app.example.com',
+      RESOURCE_SERVER_IDENTIFIER: 'devaccess',
+    } as unknown as Record<'IDENTITY_TABLE_NAME' | 'NOTES_TABLE_NAME' | 'CORS_ALLOWED_ORIGINS' | 'RESOURCE_SERVER_IDENTIFIER', ConfigValue>;
     expect(() => new HouseFunction(newStack(), 'Notes', { name: 'notes', config })).toThrow(
       /missing \[NOTES_TABLE_NAME\], extra \[\]/,
     );
@@ -30,8 +31,9 @@ describe('HouseFunction', () => {
     const config = {
       IDENTITY_TABLE_NAME: 'identity',
       CORS_ALLOWED_ORIGINS: 'https://app.example.com',
+      RESOURCE_SERVER_IDENTIFIER: 'devaccess',
       USER_POOL_ID: 'us-east-1_abc',
-    } as unknown as Record<'IDENTITY_TABLE_NAME' | 'CORS_ALLOWED_ORIGINS', ConfigValue>;
+    } as unknown as Record<'IDENTITY_TABLE_NAME' | 'CORS_ALLOWED_ORIGINS' | 'RESOURCE_SERVER_IDENTIFIER', ConfigValue>;
     expect(() => new HouseFunction(newStack(), 'Profile', { name: 'profile', config })).toThrow(
       /missing \[\], extra \[USER_POOL_ID\]/,
     );
@@ -42,14 +44,14 @@ describe('HouseFunction', () => {
       () =>
         new HouseFunction(newStack(), 'Tasks', {
           name: 'credentialTasks',
-          config: { USER_POOL_ID: 'us-east-1_abc', CLIENT_TOKEN_VALIDITY_MINUTES: '2' },
+          config: { USER_POOL_ID: 'us-east-1_abc', CLIENT_TOKEN_VALIDITY_MINUTES: '2', RESOURCE_SERVER_IDENTIFIER: 'devaccess' },
         }),
     ).toThrow(/CLIENT_TOKEN_VALIDITY_MINUTES="2" is invalid/);
   });
 
   it('refuses a CORS origin with a path, which no browser would ever send', () => {
     expect(
-      () => new HouseFunction(newStack(), 'OpenApi', { name: 'openapi', config: { CORS_ALLOWED_ORIGINS: 'https://app.example.com/', TOKEN_URL: 'https://auth.example.com/oauth2/token' } }),
+      () => new HouseFunction(newStack(), 'OpenApi', { name: 'openapi', config: { CORS_ALLOWED_ORIGINS: 'https://app.example.com/', TOKEN_URL: 'https://auth.example.com/oauth2/token', RESOURCE_SERVER_IDENTIFIER: 'devaccess' } }),
     ).toThrow(/CORS_ALLOWED_ORIGINS="https:\/\/app.example.com\/" is invalid: must be an origin/);
   });
 
@@ -63,6 +65,7 @@ describe('HouseFunction', () => {
       config: {
         IDENTITY_TABLE_NAME: bind('identity', (grantee) => granted.push(grantee)),
         CORS_ALLOWED_ORIGINS: 'https://app.example.com',
+        RESOURCE_SERVER_IDENTIFIER: 'devaccess',
       },
     });
     // Assess
@@ -73,7 +76,7 @@ describe('HouseFunction', () => {
   it('runs a function on a schedule from the default bus (the place for the sweeper)', () => {
     // Prepare
     const stack = newStack();
-    const fn = new HouseFunction(stack, 'OpenApi', { name: 'openapi', config: { CORS_ALLOWED_ORIGINS: 'https://app.example.com', TOKEN_URL: 'https://auth.example.com/oauth2/token' } });
+    const fn = new HouseFunction(stack, 'OpenApi', { name: 'openapi', config: { CORS_ALLOWED_ORIGINS: 'https://app.example.com', TOKEN_URL: 'https://auth.example.com/oauth2/token', RESOURCE_SERVER_IDENTIFIER: 'devaccess' } });
     // Act
     fn.runOnSchedule('Schedule', events.Schedule.rate(Duration.hours(1)), 'hourly');
     // Assess

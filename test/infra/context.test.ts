@@ -36,6 +36,7 @@ describe('stackPropsFromContext', () => {
       threatProtection: 'true',
       sesFromEmail: 'no-reply@example.com',
       sesRegion: 'eu-west-1',
+      resourceServerIdentifier: 'api.acme.example',
       apiGatewayCloudWatchRole: 'false',
       workflowWaitMs: '20000',
       sweepGraceSeconds: '1200',
@@ -55,6 +56,7 @@ describe('stackPropsFromContext', () => {
       threatProtection: true,
       sesFromEmail: 'no-reply@example.com',
       sesRegion: 'eu-west-1',
+      resourceServerIdentifier: 'api.acme.example',
       apiGatewayCloudWatchRole: false,
       workflowWaitMs: 20000,
       sweepGraceSeconds: 1200,
@@ -82,6 +84,7 @@ describe('stackPropsFromContext', () => {
     [{ sweepGraceSeconds: 900.5 }, /sweepGraceSeconds.*integer/],
     [{ sweepGraceSeconds: '' }, /sweepGraceSeconds.*integer/],
     [{ sesFromEmail: ' ' }, /sesFromEmail.*non-empty/],
+    [{ resourceServerIdentifier: '' }, /resourceServerIdentifier.*non-empty/],
   ])('refuses %j, naming the key', (context, message) => {
     expect(() => propsFrom(context)).toThrow(message);
   });
@@ -90,7 +93,8 @@ describe('stackPropsFromContext', () => {
     [{ sesFromEmail: 'no-reply' , sesRegion: 'eu-west-1' }, /sesFromEmail must be an email address/],
     [{ sesFromEmail: 'no-reply@example.com' }, /sesRegion is required with sesFromEmail/],
     [{ sesRegion: 'eu-west-1' }, /sesRegion is only used with sesFromEmail/],
-  ])('refuses an SES sender it cannot use: %j', (context, message) => {
+    [{ resourceServerIdentifier: 'my api' }, /resourceServerIdentifier must be 1-256 printable characters/],
+  ])('refuses settings the stack cannot use: %j', (context, message) => {
     const app = testApp(context);
     expect(() => new DevAccessStack(app, 'DevAccess', stackPropsFromContext(app.node))).toThrow(message);
   });
@@ -114,6 +118,7 @@ describe('a stack built from non-default context', () => {
       threatProtection: 'true',
       sesFromEmail: 'no-reply@example.com',
       sesRegion: 'eu-west-1',
+      resourceServerIdentifier: 'api.acme.example',
       apiGatewayCloudWatchRole: 'false',
       workflowWaitMs: '20000',
       sweepGraceSeconds: '1200',
@@ -134,6 +139,19 @@ describe('a stack built from non-default context', () => {
     expect(pool.DeletionPolicy).toBe('Delete');
     expect(pool.Properties?.['DeletionProtection']).toBe('INACTIVE');
     for (const group of Object.values(resourcesOf(template, 'AWS::Logs::LogGroup'))) expect(group.DeletionPolicy).toBe('Delete');
+  });
+
+  it('names the resource server as told, and every scope, method and function agrees', () => {
+    const server = Object.values(resourcesOf(template, 'AWS::Cognito::UserPoolResourceServer'))[0];
+    expect(server?.Properties?.['Identifier']).toBe('api.acme.example');
+    const methodScopes = Object.values(resourcesOf(template, 'AWS::ApiGateway::Method')).flatMap(
+      (m) => (m.Properties?.['AuthorizationScopes'] as string[] | undefined) ?? [],
+    );
+    expect(methodScopes).toEqual(expect.arrayContaining(['api.acme.example/read', 'api.acme.example/write']));
+    expect(methodScopes.filter((scope) => scope.startsWith('devaccess/'))).toEqual([]);
+    for (const fn of ['credentials', 'credentialTasks'] as const) {
+      expect(envOf(fn)['RESOURCE_SERVER_IDENTIFIER']).toBe('api.acme.example');
+    }
   });
 
   it('sends the user pool\'s email through SES from the given address', () => {

@@ -114,6 +114,7 @@ describe('functions', () => {
       ...HOUSE_ENVIRONMENT,
       USER_POOL_ID: pool,
       CLIENT_TOKEN_VALIDITY_MINUTES: String(DEFAULT_CLIENT_TOKEN_VALIDITY_MINUTES),
+      RESOURCE_SERVER_IDENTIFIER,
     });
     expect(envOf('postConfirmation')).toMatchObject({
       IDENTITY_TABLE_NAME: table,

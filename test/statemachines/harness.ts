@@ -25,7 +25,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { createCredentialClient } from '../../lambdas/credentials/client-factory';
-import { EVENT_SOURCE, STATE_MACHINES } from '../../lambdas/shared/contract/names';
+import { EVENT_SOURCE, RESOURCE_SERVER_IDENTIFIER, STATE_MACHINES } from '../../lambdas/shared/contract/names';
 import { clientKey, credentialKey, userKey } from '../../lambdas/shared/contract/table';
 import type { CredentialWorkflowInput } from '../../lambdas/shared/contract/workflow';
 import { type CredentialWorkflowSubstitutions, loadDefinition } from '../../statemachines/load';
@@ -620,7 +620,7 @@ export class WorkflowWorld {
     try {
       const payload = await createCredentialClient(params['Payload'], {
         cognito: this.cognito,
-        config: { USER_POOL_ID: SUBSTITUTIONS.UserPoolId, CLIENT_TOKEN_VALIDITY_MINUTES },
+        config: { USER_POOL_ID: SUBSTITUTIONS.UserPoolId, CLIENT_TOKEN_VALIDITY_MINUTES, RESOURCE_SERVER_IDENTIFIER },
       });
       // lambda:invoke returns the invocation result with the function's answer under Payload.
       return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200, SdkHttpMetadata: { HttpStatusCode: 200 } };

@@ -13,6 +13,7 @@ import {
   createCredentialClient,
 } from '../../lambdas/credentials/client-factory';
 import { credentialClientName } from '../../lambdas/shared/contract/client-name';
+import { RESOURCE_SERVER_IDENTIFIER } from '../../lambdas/shared/contract/names';
 import { ValidationError } from '../../lambdas/shared/errors';
 import { logger } from '../../lambdas/shared/logger';
 
@@ -26,7 +27,7 @@ const cognito = mockClient(CognitoIdentityProviderClient);
 function deps(): ClientFactoryDeps {
   return {
     cognito: new CognitoIdentityProviderClient({ region: 'us-east-1' }),
-    config: { USER_POOL_ID: 'us-east-1_Abc123', CLIENT_TOKEN_VALIDITY_MINUTES: 45 },
+    config: { USER_POOL_ID: 'us-east-1_Abc123', CLIENT_TOKEN_VALIDITY_MINUTES: 45, RESOURCE_SERVER_IDENTIFIER },
   };
 }
 
@@ -158,6 +159,18 @@ describe('createCredentialClient', () => {
     await expect(outcome).rejects.toBeInstanceOf(ValidationError);
     await expect(outcome).rejects.toThrow(`Invalid createClient task input: ${field}`);
     expect(cognito.commandCalls(CreateUserPoolClientCommand)).toHaveLength(0);
+  });
+
+  it('takes the scopes of the configured resource server only', async () => {
+    // Prepare
+    cognitoAnswersWithSecret();
+    const acme = { ...deps(), config: { ...deps().config, RESOURCE_SERVER_IDENTIFIER: 'api.acme.example' } };
+    // Act
+    await createCredentialClient(task({ scopes: ['api.acme.example/read'] }), acme);
+    const ours = createCredentialClient(task({ scopes: ['devaccess/read'] }), acme);
+    // Assess
+    await expect(ours).rejects.toThrow('Invalid createClient task input: scopes.0');
+    expect(cognito.commandCalls(CreateUserPoolClientCommand)[0]?.args[0].input.AllowedOAuthScopes).toEqual(['api.acme.example/read']);
   });
 
   it('refuses an input that is not an object', async () => {

@@ -1,3 +1,4 @@
+import { shortScopes } from '../../lambdas/credentials/service';
 import {
   AdminListGroupsForUserCommand,
   DescribeUserPoolClientCommand,
@@ -653,5 +654,13 @@ describe('token kinds', () => {
     );
     expect(result.statusCode).toBe(403);
     expect(world.sfn.calls()).toHaveLength(0);
+  });
+});
+
+describe('shortScopes', () => {
+  it('shows the scopes of the configured resource server by their short names, and nothing else', () => {
+    const stored = ['api.acme.example/read', 'devaccess/write', 'api.acme.example/write', 'api.acme.example/read'];
+    expect(shortScopes(stored, 'api.acme.example')).toEqual(['read', 'write']);
+    expect(shortScopes(['api.acme.example/read'], 'devaccess')).toEqual([]);
   });
 });

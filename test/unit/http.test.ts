@@ -162,6 +162,23 @@ describe('createApiHandler', () => {
     expect(seen).toHaveLength(0);
   });
 
+  it('requires the scopes of the configured resource server, not the default one', async () => {
+    // Prepare
+    const lookup = new MapLookup({}, { [CLIENT]: { userId: ALICE, status: 'active' } });
+    const ok: RouteImpl = async () => ({ status: 200, body: {} });
+    const handler = createApiHandler({
+      name: 'notes',
+      routes: { listNotes: ok, createNote: ok, getNote: ok, deleteNote: ok },
+      lookup: () => lookup,
+      resourceServer: () => 'api.acme.example',
+    });
+    // Act
+    const theirs = await handler(apiEvent('listNotes', { claims: clientClaims(CLIENT, 'api.acme.example/read') }));
+    const ours = await handler(apiEvent('listNotes', { claims: clientClaims(CLIENT, fullScope('read')) }));
+    // Assess
+    expect([theirs.statusCode, ours.statusCode]).toEqual([200, 403]);
+  });
+
   it('lets a user token with the user-admin scope through a read or write route', async () => {
     const { handler } = setup();
     const result = await handler(apiEvent('createNote', { claims: userClaims('alice', USER_ADMIN_SCOPE), body: { text: 'x' } }));

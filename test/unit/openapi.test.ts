@@ -3,7 +3,7 @@ import addFormats from 'ajv-formats';
 import { describe, expect, it, vi } from 'vitest';
 import { SECURITY_SCHEME, buildOpenApiDocument } from '../../lambdas/openapi/document';
 import { handler } from '../../lambdas/openapi/handler';
-import { RESOURCE_SCOPE_NAMES, fullScope } from '../../lambdas/shared/contract/names';
+import { RESOURCE_SCOPE_NAMES, USER_ADMIN_SCOPE, fullScope } from '../../lambdas/shared/contract/names';
 import { ROUTES, pathParamNames, routeScopes } from '../../lambdas/shared/contract/routes';
 import { ERROR_STATUS } from '../../lambdas/shared/errors';
 import { apiEvent, bodyOf } from './support/api';
@@ -52,6 +52,16 @@ describe('the OpenAPI document', () => {
     const declared = new Set([...Object.keys(flows.clientCredentials.scopes), ...Object.keys(flows.authorizationCode.scopes)]);
     for (const route of ROUTES) for (const scope of routeScopes(route.access)) expect(declared).toContain(scope);
     expect(Object.keys(flows.clientCredentials.scopes)).toEqual(RESOURCE_SCOPE_NAMES.map(fullScope));
+  });
+
+  it('names the scopes of the configured resource server', () => {
+    const custom = buildOpenApiDocument({ resourceServer: 'api.acme.example' }) as any;
+    const scopes = Object.keys(custom.components.securitySchemes[SECURITY_SCHEME].flows.clientCredentials.scopes);
+    expect(scopes).toEqual(['api.acme.example/read', 'api.acme.example/write']);
+    expect(custom.paths['/notes'].post.security).toEqual([
+      { [SECURITY_SCHEME]: [USER_ADMIN_SCOPE] },
+      { [SECURITY_SCHEME]: ['api.acme.example/write'] },
+    ]);
   });
 
   it('puts a given token URL in the OAuth flows, and a relative placeholder otherwise', () => {

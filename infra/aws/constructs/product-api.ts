@@ -30,6 +30,11 @@ export interface ProductApiProps {
   /** The function behind each handler name of the route table. */
   readonly handlers: Readonly<Record<ApiHandlerName, lambda.IFunction>>;
   /**
+   * The resource server whose scopes the methods require (`<identifier>/read`, `<identifier>/write`).
+   * @default RESOURCE_SERVER_IDENTIFIER ('devaccess')
+   */
+  readonly resourceServerIdentifier?: string;
+  /**
    * Stage-wide steady-state request rate (requests per second).
    * @default 50
    */
@@ -106,6 +111,8 @@ export class ProductApi extends Construct {
 
   /** The browser origins the preflight and the gateway responses allow. */
   readonly corsOrigins: readonly string[];
+  /** The resource server whose scopes the methods require. */
+  readonly resourceServerIdentifier: string;
 
   constructor(scope: Construct, id: string, props: ProductApiProps) {
     super(scope, id);
@@ -116,6 +123,12 @@ export class ProductApi extends Construct {
       throw new Error(`corsOrigins: ${origins.error.issues[0]?.message ?? 'invalid'} (${(props.corsOrigins ?? []).join(', ')})`);
     }
     this.corsOrigins = origins.data;
+    // Also the functions' schema: the methods and the handlers' own scope check require the same scopes.
+    const identifier = configSchema.shape.RESOURCE_SERVER_IDENTIFIER.safeParse(props.resourceServerIdentifier);
+    if (!identifier.success) {
+      throw new Error(`resourceServerIdentifier: ${identifier.error.issues[0]?.message ?? 'invalid'} (${props.resourceServerIdentifier})`);
+    }
+    this.resourceServerIdentifier = identifier.data;
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.accessLogRetention ?? logs.RetentionDays.THREE_MONTHS,
@@ -203,7 +216,7 @@ export class ProductApi extends Construct {
       authorizationType: apigateway.AuthorizationType.COGNITO,
       authorizer: this.authorizer,
       // With scopes the authorizer wants an access token; without, it would want an ID token.
-      authorizationScopes: [...routeScopes(route.access)],
+      authorizationScopes: [...routeScopes(route.access, this.resourceServerIdentifier)],
     };
   }
 

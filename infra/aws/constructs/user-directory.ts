@@ -57,6 +57,11 @@ export interface UserDirectoryProps {
    */
   readonly threatProtection?: boolean;
   /**
+   * Identifier of the resource server whose `read` and `write` scopes machine clients get (`<identifier>/read`).
+   * @default RESOURCE_SERVER_IDENTIFIER ('devaccess')
+   */
+  readonly resourceServerIdentifier?: string;
+  /**
    * Send sign-up codes and other user-pool email through Amazon SES from this address (an identity verified in
    * SES, out of the SES sandbox for production). Cognito's own sender, used otherwise, sends about 50 emails a day
    * per account and is meant for testing.
@@ -147,7 +152,7 @@ export class UserDirectory extends Construct {
     });
 
     this.resourceServer = this.userPool.addResourceServer('ResourceServer', {
-      identifier: RESOURCE_SERVER_IDENTIFIER,
+      identifier: props.resourceServerIdentifier ?? RESOURCE_SERVER_IDENTIFIER,
       userPoolResourceServerName: RESOURCE_SERVER_NAME,
       scopes: Object.entries(RESOURCE_SCOPES).map(
         ([scopeName, scopeDescription]) => new cognito.ResourceServerScope({ scopeName, scopeDescription }),

@@ -31,12 +31,13 @@ export const FUNCTIONS = {
       'WORKFLOW_WAIT_MS',
       'OPERATION_LOCK_SECONDS',
       'CORS_ALLOWED_ORIGINS',
+      'RESOURCE_SERVER_IDENTIFIER',
     ],
   },
   credentialTasks: {
     entry: 'credentials/tasks.ts',
     description: 'Credential workflow task: creates the Cognito app client and returns only its id',
-    config: ['USER_POOL_ID', 'CLIENT_TOKEN_VALIDITY_MINUTES'],
+    config: ['USER_POOL_ID', 'CLIENT_TOKEN_VALIDITY_MINUTES', 'RESOURCE_SERVER_IDENTIFIER'],
   },
   postConfirmation: {
     entry: 'post-confirmation/handler.ts',
@@ -46,23 +47,23 @@ export const FUNCTIONS = {
   profile: {
     entry: 'profile/handler.ts',
     description: 'GET /me: who the caller is',
-    config: ['IDENTITY_TABLE_NAME', 'CORS_ALLOWED_ORIGINS'],
+    config: ['IDENTITY_TABLE_NAME', 'CORS_ALLOWED_ORIGINS', 'RESOURCE_SERVER_IDENTIFIER'],
   },
   notes: {
     entry: 'notes/handler.ts',
     description: 'Notes: sample per-user data',
-    config: ['IDENTITY_TABLE_NAME', 'NOTES_TABLE_NAME', 'CORS_ALLOWED_ORIGINS'],
+    config: ['IDENTITY_TABLE_NAME', 'NOTES_TABLE_NAME', 'CORS_ALLOWED_ORIGINS', 'RESOURCE_SERVER_IDENTIFIER'],
   },
   announcements: {
     entry: 'announcements/handler.ts',
     description: 'Announcements: readable by any valid caller',
-    config: ['IDENTITY_TABLE_NAME', 'CORS_ALLOWED_ORIGINS'],
+    config: ['IDENTITY_TABLE_NAME', 'CORS_ALLOWED_ORIGINS', 'RESOURCE_SERVER_IDENTIFIER'],
   },
   openapi: {
     entry: 'openapi/handler.ts',
     description: 'The public OpenAPI 3.1 document',
     // The token endpoint is on the Cognito domain, not the API's host: the document names it absolutely.
-    config: ['CORS_ALLOWED_ORIGINS', 'TOKEN_URL'],
+    config: ['CORS_ALLOWED_ORIGINS', 'TOKEN_URL', 'RESOURCE_SERVER_IDENTIFIER'],
   },
   sweeper: {
     entry: 'sweeper/handler.ts',

@@ -12,8 +12,14 @@ export const TOKEN_PATH = '/oauth2/token';
 /** API Gateway stage name; also the path prefix of every route (`/v1/...`). */
 export const API_STAGE = 'v1';
 
-/** Identifier of the Cognito resource server whose scopes machine clients get (`devaccess/read`, ...). */
+/**
+ * Default identifier of the Cognito resource server whose scopes machine clients get (`devaccess/read`, ...). A
+ * deployment may choose its own (CDK context `resourceServerIdentifier`, the functions' RESOURCE_SERVER_IDENTIFIER):
+ * the scopes are then `<identifier>/read` and `<identifier>/write`. The scope names themselves are contract.
+ */
 export const RESOURCE_SERVER_IDENTIFIER = 'devaccess';
+/** Cognito's rule for a resource-server identifier (CreateResourceServer `Identifier`). */
+export const RESOURCE_SERVER_IDENTIFIER_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
 export const RESOURCE_SERVER_NAME = 'devaccess API';
 
 /** The resource-server scopes a credential may hold, with their descriptions (Cognito requires one). */
@@ -24,9 +30,14 @@ export const RESOURCE_SCOPES = {
 export type ResourceScope = keyof typeof RESOURCE_SCOPES;
 export const RESOURCE_SCOPE_NAMES = Object.keys(RESOURCE_SCOPES) as ResourceScope[];
 
-/** Full OAuth scope string for a resource-server scope, e.g. `devaccess/read`. */
+/** Full OAuth scope string for a scope of a resource server, e.g. `acme-api/read`. */
+export function resourceScope(scope: ResourceScope, resourceServer: string): string {
+  return `${resourceServer}/${scope}`;
+}
+
+/** Full OAuth scope string for a scope of the default resource server, e.g. `devaccess/read`. */
 export function fullScope(scope: ResourceScope): string {
-  return `${RESOURCE_SERVER_IDENTIFIER}/${scope}`;
+  return resourceScope(scope, RESOURCE_SERVER_IDENTIFIER);
 }
 
 /**

@@ -3,7 +3,7 @@
  * gateway serves it, the handlers dispatch on it, the OpenAPI document is generated from it and the security
  * tests are generated from it. A route added here exists everywhere.
  */
-import { API_STAGE, USER_ADMIN_SCOPE, fullScope } from './names';
+import { API_STAGE, RESOURCE_SERVER_IDENTIFIER, USER_ADMIN_SCOPE, resourceScope } from './names';
 
 /** The Lambda functions behind the routes; each is `lambdas/<name>/handler.ts`. */
 export const API_HANDLERS = ['credentials', 'profile', 'notes', 'announcements', 'openapi'] as const;
@@ -86,14 +86,14 @@ export const ROUTES: readonly RouteDef[] = [
  * The OAuth scopes API Gateway's Cognito authorizer requires for a route (any one of them passes). Every
  * non-public method has scopes: without them API Gateway would expect ID tokens.
  */
-export function routeScopes(access: RouteAccess): readonly string[] {
+export function routeScopes(access: RouteAccess, resourceServer: string = RESOURCE_SERVER_IDENTIFIER): readonly string[] {
   switch (access) {
     case 'public':
       return [];
     case 'read':
-      return [USER_ADMIN_SCOPE, fullScope('read')];
+      return [USER_ADMIN_SCOPE, resourceScope('read', resourceServer)];
     case 'write':
-      return [USER_ADMIN_SCOPE, fullScope('write')];
+      return [USER_ADMIN_SCOPE, resourceScope('write', resourceServer)];
     case 'manage':
       return [USER_ADMIN_SCOPE];
   }

@@ -25,7 +25,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { CognitoDirectory, StepFunctionsEngine, executionArn } from '../../../lambdas/credentials/adapters';
 import type { CredentialsDeps } from '../../../lambdas/credentials/service';
-import { fullScope } from '../../../lambdas/shared/contract/names';
+import { RESOURCE_SERVER_IDENTIFIER, fullScope } from '../../../lambdas/shared/contract/names';
 import { clientKey, credentialKey, userKey, usernameKey } from '../../../lambdas/shared/contract/table';
 import type { CredentialWorkflowInput, CredentialWorkflowOutput } from '../../../lambdas/shared/contract/workflow';
 import { IdentityStore } from '../../../lambdas/shared/identity-store';
@@ -98,6 +98,7 @@ export class CredentialWorld {
         tokenUrl: TOKEN_URL,
         workflowWaitMs: WAIT_MS,
         operationLockSeconds: 300,
+        resourceServer: RESOURCE_SERVER_IDENTIFIER,
       },
       clock: this.clock,
       newId: randomUUID,
