@@ -159,7 +159,7 @@ export class DevAccessStack extends Stack {
     const RESOURCE_SERVER_IDENTIFIER = props.resourceServerIdentifier ?? DEFAULT_RESOURCE_SERVER_IDENTIFIER;
     if (!RESOURCE_SERVER_IDENTIFIER_PATTERN.test(RESOURCE_SERVER_IDENTIFIER)) {
       throw new Error(
-        `resourceServerIdentifier must be 1-256 printable characters without spaces, quotes or backslashes, got ${JSON.stringify(RESOURCE_SERVER_IDENTIFIER)}`,
+        `resourceServerIdentifier must be 1-250 printable characters without spaces, quotes or backslashes, got ${JSON.stringify(RESOURCE_SERVER_IDENTIFIER)}`,
       );
     }
 

@@ -73,24 +73,27 @@ export interface CredentialsDeps {
   readonly newId: () => string;
 }
 
-/** Scopes as the API shows them (`read`), from the stored full OAuth scopes (`devaccess/read`). */
-export function shortScopes(scopes: readonly string[] | undefined, resourceServer: string): ResourceScope[] {
-  const prefix = `${resourceServer}/`;
+/**
+ * Scopes as the API shows them (`read`), from the stored full OAuth scopes (`devaccess/read`): the name after the
+ * namespace, whichever it is, so a credential issued before a change of resourceServerIdentifier still shows what
+ * it may do, and a reset re-issues it with the same reach (never the default read+write).
+ */
+export function shortScopes(scopes: readonly string[] | undefined): ResourceScope[] {
   const out: ResourceScope[] = [];
   for (const scope of scopes ?? []) {
-    const name = scope.startsWith(prefix) ? scope.slice(prefix.length) : scope;
+    const name = scope.slice(scope.lastIndexOf('/') + 1);
     const known = RESOURCE_SCOPE_NAMES.find((s) => s === name);
     if (known && !out.includes(known)) out.push(known);
   }
   return out;
 }
 
-function summary(record: CredentialRecord, resourceServer: string): CredentialSummary {
+function summary(record: CredentialRecord): CredentialSummary {
   // Field by field, so nothing else stored on the item ever reaches a response.
   return {
     clientId: record.clientId,
     name: record.name,
-    scopes: shortScopes(record.scopes, resourceServer),
+    scopes: shortScopes(record.scopes),
     status: record.status,
     createdAt: record.createdAt,
     ...(record.revokedAt ? { revokedAt: record.revokedAt } : {}),
@@ -99,7 +102,7 @@ function summary(record: CredentialRecord, resourceServer: string): CredentialSu
 
 export async function listCredentials(deps: CredentialsDeps, caller: Caller): Promise<CredentialSummary[]> {
   const records = await deps.store.listCredentials(caller.userId);
-  return records.map((record) => summary(record, deps.settings.resourceServer));
+  return records.map(summary);
 }
 
 export async function createCredential(
@@ -142,7 +145,7 @@ export async function resetCredential(
   const out = await runOperation(deps, caller, 'reset', clientId, body, idempotencyKey, async (base) => {
     const current = await requireActiveCredential(deps, caller.userId, clientId);
     const user = await requireUser(deps, caller.userId);
-    const scopes = body.scopes ?? shortScopes(current.scopes, deps.settings.resourceServer);
+    const scopes = body.scopes ?? shortScopes(current.scopes);
     return {
       ...base,
       expectedVersion: user.version,
@@ -269,7 +272,7 @@ async function issue(deps: CredentialsDeps, caller: Caller, out: CommittedChange
     clientId: record.clientId,
     clientSecret,
     name: record.name,
-    scopes: shortScopes(record.scopes, deps.settings.resourceServer),
+    scopes: shortScopes(record.scopes),
     tokenUrl: deps.settings.tokenUrl,
     createdAt: record.createdAt,
   };

@@ -46,7 +46,7 @@ export const configSchema = z.object({
   /** The resource server whose `read`/`write` scopes routes require and credentials get. */
   RESOURCE_SERVER_IDENTIFIER: z
     .string()
-    .regex(RESOURCE_SERVER_IDENTIFIER_PATTERN, 'must be 1-256 printable characters without spaces, quotes or backslashes')
+    .regex(RESOURCE_SERVER_IDENTIFIER_PATTERN, 'must be 1-250 printable characters without spaces, quotes or backslashes')
     .default(RESOURCE_SERVER_IDENTIFIER),
   /** How long the credentials API waits for a workflow run before answering 503 (API Gateway stops at 29 s). */
   WORKFLOW_WAIT_MS: z.coerce.number().int().min(100).max(28_000).default(DEFAULT_WORKFLOW_WAIT_MS),

@@ -298,9 +298,10 @@ export class StepFunctionsWorkflows implements SweeperWorkflows {
     private readonly stateMachineArn: string,
   ) {}
 
-  async *unpublishedRuns(sinceMs: number): AsyncIterable<string> {
+  async *unpublishedRuns(sinceMs: number, shouldStop: () => boolean): AsyncIterable<string> {
     let nextToken: string | undefined;
     do {
+      if (shouldStop()) return;
       // Newest first (as Step Functions lists them), so the listing stops at the first run older than the window.
       const page = await this.client.send(
         new ListExecutionsCommand({ stateMachineArn: this.stateMachineArn, statusFilter: 'FAILED', maxResults: 100, nextToken }),
@@ -309,6 +310,7 @@ export class StepFunctionsWorkflows implements SweeperWorkflows {
         const executionArn = execution.executionArn;
         if (executionArn === undefined) continue;
         if (execution.startDate !== undefined && execution.startDate.getTime() < sinceMs) return;
+        if (shouldStop()) return;
         const described = await this.client.send(new DescribeExecutionCommand({ executionArn }));
         if (described.error !== EVENT_NOT_PUBLISHED) continue;
         yield executionArn;

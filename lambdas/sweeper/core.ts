@@ -121,9 +121,9 @@ export interface SweeperStore {
 export interface SweeperWorkflows {
   /**
    * The execution ARNs of the credential workflow runs started at or after `sinceMs` that ended with the
-   * EventNotPublished error, newest first.
+   * EventNotPublished error, newest first. Ends early once `shouldStop()` says so (checked before each call).
    */
-  unpublishedRuns(sinceMs: number): AsyncIterable<string>;
+  unpublishedRuns(sinceMs: number, shouldStop: () => boolean): AsyncIterable<string>;
   /**
    * The event the run's Publish step asked PutEvents for, as its history records it; `undefined` when the history
    * holds no readable credential event (the run is reported, not guessed at).
@@ -209,11 +209,17 @@ export interface SweepReport {
   readonly unpublishedEvents: readonly string[];
   /** Events of workflow runs that committed but could not publish, published by this run with their own eventId. */
   readonly republishedEvents: readonly { readonly executionArn: string; readonly eventId: string }[];
-  /** Runs whose event this run could not publish (PutEvents failed, or no event in the history); the next run retries. */
+  /**
+   * Runs whose event this run could not publish (PutEvents failed, or no event in the history, or the one it
+   * stopped at when out of time); the next run retries. Runs it never reached are not listed: `incomplete` says so.
+   */
   readonly unrepublishedRuns: readonly string[];
   /** Confirmed users this run provisioned, or whose UserProvisioned it published (user ids). */
   readonly provisionedUsers: readonly string[];
-  /** Confirmed users this run could not provision; the next run tries again. */
+  /**
+   * Confirmed users this run could not provision (failed, or the one it stopped at when out of time); the next run
+   * tries again. Users it never reached are not counted: `incomplete` says so.
+   */
   readonly unprovisionedUsers: number;
   /** Markers removed because their client is gone or mapped again. */
   readonly markersCleared: number;
@@ -385,9 +391,8 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const republishedEvents: { executionArn: string; eventId: string }[] = [];
   const unrepublishedRuns: string[] = [];
   try {
-    for await (const executionArn of deps.workflows.unpublishedRuns(startedAt - REPUBLISH_LOOKBACK_MS)) {
+    for await (const executionArn of deps.workflows.unpublishedRuns(startedAt - REPUBLISH_LOOKBACK_MS, outOfTime)) {
       if (outOfTime()) {
-        incomplete = true;
         unrepublishedRuns.push(executionArn);
         break;
       }
@@ -395,6 +400,8 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
       if (eventId === 'failed') unrepublishedRuns.push(executionArn);
       else if (eventId !== 'already') republishedEvents.push({ executionArn, eventId });
     }
+    // Out of time, the listing ended early: what it did not reach waits for the next run.
+    if (outOfTime()) incomplete = true;
   } catch (err) {
     incomplete = true;
     log.error('could not read the credential workflow runs; their events wait for the next run', {
@@ -407,11 +414,9 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const provisionedUsers: string[] = [];
   let unprovisionedUsers = 0;
   try {
-    pages: for await (const users of deps.pool.confirmedUsers()) {
-      if (outOfTime()) {
-        incomplete = true;
-        break;
-      }
+    // Checked before the listing starts and after each page, so no ListUsers call is made out of time.
+    if (outOfTime()) incomplete = true;
+    else pages: for await (const users of deps.pool.confirmedUsers()) {
       for (const { username, lastModifiedMs } of users) {
         if (provisionedUsernames.has(username) && !unannouncedUsernames.has(username)) continue;
         if (lastModifiedMs !== undefined && startedAt - lastModifiedMs < settings.graceMs) continue;
@@ -436,6 +441,10 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
             errorName: (err as { name?: unknown }).name,
           });
         }
+      }
+      if (outOfTime()) {
+        incomplete = true;
+        break;
       }
     }
   } catch (err) {

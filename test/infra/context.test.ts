@@ -93,7 +93,7 @@ describe('stackPropsFromContext', () => {
     [{ sesFromEmail: 'no-reply' , sesRegion: 'eu-west-1' }, /sesFromEmail must be an email address/],
     [{ sesFromEmail: 'no-reply@example.com' }, /sesRegion is required with sesFromEmail/],
     [{ sesRegion: 'eu-west-1' }, /sesRegion is only used with sesFromEmail/],
-    [{ resourceServerIdentifier: 'my api' }, /resourceServerIdentifier must be 1-256 printable characters/],
+    [{ resourceServerIdentifier: 'my api' }, /resourceServerIdentifier must be 1-250 printable characters/],
   ])('refuses settings the stack cannot use: %j', (context, message) => {
     const app = testApp(context);
     expect(() => new DevAccessStack(app, 'DevAccess', stackPropsFromContext(app.node))).toThrow(message);
@@ -126,7 +126,7 @@ describe('a stack built from non-default context', () => {
     stack = new DevAccessStack(app, 'DevAccess', stackPropsFromContext(app.node));
     template = Template.fromStack(stack);
   });
-  const envOf = (fn: 'credentials' | 'credentialTasks' | 'sweeper') =>
+  const envOf = (fn: 'credentials' | 'credentialTasks' | 'sweeper' | 'profile' | 'notes' | 'announcements' | 'openapi') =>
     (resourceOf(template, stack, stack.functions[fn].function).Properties as any).Environment.Variables;
 
   it('lets stateful resources go with the stack and turns deletion protection off', () => {
@@ -149,7 +149,7 @@ describe('a stack built from non-default context', () => {
     );
     expect(methodScopes).toEqual(expect.arrayContaining(['api.acme.example/read', 'api.acme.example/write']));
     expect(methodScopes.filter((scope) => scope.startsWith('devaccess/'))).toEqual([]);
-    for (const fn of ['credentials', 'credentialTasks'] as const) {
+    for (const fn of ['credentials', 'credentialTasks', 'profile', 'notes', 'announcements', 'openapi'] as const) {
       expect(envOf(fn)['RESOURCE_SERVER_IDENTIFIER']).toBe('api.acme.example');
     }
   });

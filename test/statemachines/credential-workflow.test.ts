@@ -875,3 +875,25 @@ describe('secrets', () => {
     expect(history).toContain(clientId);
   });
 });
+
+describe('the event schemas', () => {
+  const created = (scopes: string[]) => ({
+    eventId: 'b1d2c3e4-0000-4000-8000-000000000001',
+    version: 1,
+    occurredAt: NOW,
+    userId: USER_ID,
+    clientId: 'abc123',
+    scopes,
+    actor: { type: 'user', username: USERNAME },
+    executionId: 'arn:aws:states:us-east-1:000000000000:execution:devaccess-credential-workflow:create-op',
+  });
+
+  it('accept the scopes of any resource server a deployment configures, and only its read and write scopes', () => {
+    const validate = validators.CredentialCreated;
+    expect(validate(created(['devaccess/read']))).toBe(true);
+    expect(validate(created(['api.acme.example/read', 'api.acme.example/write']))).toBe(true);
+    expect(validate(created(['api.acme.example/admin']))).toBe(false);
+    expect(validate(created(['my api/read']))).toBe(false);
+    expect(validate(created(['aws.cognito.signin.user.admin']))).toBe(false);
+  });
+});

@@ -306,9 +306,9 @@ describe('StepFunctionsWorkflows', () => {
   const putEvents = (entry: Record<string, unknown>) => scheduled('events:putEvents', { Entries: [entry] });
 
   const workflows = () => new StepFunctionsWorkflows(new SFNClient({}), MACHINE);
-  async function collect(since: number) {
+  async function collect(since: number, shouldStop = () => false) {
     const runs: string[] = [];
-    for await (const executionArn of workflows().unpublishedRuns(since)) runs.push(executionArn);
+    for await (const executionArn of workflows().unpublishedRuns(since, shouldStop)) runs.push(executionArn);
     return runs;
   }
 
@@ -348,6 +348,25 @@ describe('StepFunctionsWorkflows', () => {
     ]);
     expect(sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input.executionArn)).toEqual([exec('a'), exec('b')]);
     expect(sfn.commandCalls(GetExecutionHistoryCommand)[0]?.args[0].input).toMatchObject({ executionArn: exec('a'), reverseOrder: true });
+  });
+
+  it('makes no further call once told to stop', async () => {
+    // Prepare
+    sfn.on(ListExecutionsCommand).resolves({
+      executions: [
+        { executionArn: exec('a'), stateMachineArn: MACHINE, name: 'a', status: 'FAILED', startDate: new Date(T) },
+        { executionArn: exec('b'), stateMachineArn: MACHINE, name: 'b', status: 'FAILED', startDate: new Date(T) },
+      ],
+      nextToken: 'more',
+    });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'EventNotPublished' });
+    let calls = 0;
+    // Act: the budget allows the listing and one DescribeExecution
+    const runs = await collect(T - 5000, () => ++calls > 2);
+    // Assess
+    expect(runs).toEqual([exec('a')]);
+    expect(sfn.commandCalls(ListExecutionsCommand)).toHaveLength(1);
+    expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(1);
   });
 
   it('pages through a long history to the Publish step', async () => {

@@ -208,11 +208,13 @@ class FakeWorkflows implements SweeperWorkflows {
   /** Errors the next history reads throw, in order. */
   readonly historyFailures: unknown[] = [];
 
-  async *unpublishedRuns(sinceMs: number): AsyncIterable<string> {
+  async *unpublishedRuns(sinceMs: number, shouldStop: () => boolean): AsyncIterable<string> {
     this.listedSince.push(sinceMs);
     if (this.failure !== undefined) throw this.failure;
     for (const run of this.runs) {
       if (run.startedAt < sinceMs) continue;
+      // As the adapter does before each DescribeExecution.
+      if (shouldStop()) return;
       this.pulled.push(run.executionArn);
       yield run.executionArn;
     }
@@ -784,16 +786,15 @@ describe('sweep: the event of a workflow run that committed but could not publis
 
   it('stops pulling runs once the invocation is about to time out', async () => {
     // Prepare
-    for (const name of ['a', 'b', 'c']) unpublishedReset(MINUTE, `${EXECUTION}-${name}`);
+    for (const name of ['a', 'b', 'c', 'd']) unpublishedReset(MINUTE, `${EXECUTION}-${name}`);
     let left = 60_000;
     // Act: each publish takes 30 s of the invocation's time
     const report = await sweep(
       deps({ remainingMs: () => left, events: { publish: async (e) => { left -= 30_000; await publisher.publish(e); } } }),
     );
-    // Assess
+    // Assess: two runs fit; the listing asks for no third
     expect(publisher.published).toHaveLength(2);
-    expect(workflows.pulled).toHaveLength(3);
-    expect(report.unrepublishedRuns).toEqual([`${EXECUTION}-c`]);
+    expect(workflows.pulled).toEqual([`${EXECUTION}-a`, `${EXECUTION}-b`]);
     expect(report.incomplete).toBe(true);
   });
 
@@ -863,8 +864,8 @@ describe('sweep: the event of a workflow run that committed but could not publis
     unpublishedReset(MINUTE);
     // Act
     const report = await sweep(deps({ remainingMs: () => 1000 }));
-    // Assess
-    expect(report.unrepublishedRuns).toEqual([EXECUTION]);
+    // Assess: not even listed (each listed run costs a DescribeExecution)
+    expect(workflows.pulled).toEqual([]);
     expect(report.incomplete).toBe(true);
     expect(publisher.attempts).toBe(0);
   });
@@ -910,23 +911,52 @@ describe('sweep: confirmed users the post-confirmation trigger did not provision
 
   it('stops pulling pages of users once the invocation is about to time out', async () => {
     // Prepare: pages of 2, every user known
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 8; i++) {
       pool.confirm(`u${i}`);
       store.usernames.set(`u${i}`, randomUUID());
       store.announcedUsers.add(`u${i}`);
     }
     let left = 12_000;
     const pages = pool.confirmedUsers.bind(pool);
+    // Each page takes 4 s to fetch.
     pool.confirmedUsers = async function* () {
       for await (const page of pages()) {
-        yield page;
         left -= 4_000;
+        yield page;
       }
     };
     // Act
     const report = await sweep(deps({ remainingMs: () => left }));
-    // Assess: 12 s, then 8 s (fine), then 4 s left: the third page is not processed and no fourth is asked for
-    expect(pool.userPagesPulled).toBe(3);
+    // Assess: 8 s left after the first page, 4 s after the second: no third page is asked for
+    expect(pool.userPagesPulled).toBe(2);
+    expect(report.incomplete).toBe(true);
+  });
+
+  it('stops provisioning when the invocation is about to time out, counting the user it stopped at', async () => {
+    // Prepare: three users nobody provisioned; each provisioning takes 12 s of 16
+    pool.confirm('u1', 'u2', 'u3');
+    let left = 16_000;
+    const provision = deps().provision;
+    // Act
+    const report = await sweep(
+      deps({
+        remainingMs: () => left,
+        provision: async (username) => {
+          left -= 12_000;
+          return provision(username);
+        },
+      }),
+    );
+    // Assess
+    expect(provisioned).toEqual(['u1']);
+    expect(report.unprovisionedUsers).toBe(1);
+    expect(report.incomplete).toBe(true);
+  });
+
+  it('asks Cognito for no user at all when the invocation is already about to time out', async () => {
+    pool.confirm('u1');
+    const report = await sweep(deps({ remainingMs: () => 4_000 }));
+    expect(pool.userPagesPulled).toBe(0);
     expect(report.incomplete).toBe(true);
   });
 

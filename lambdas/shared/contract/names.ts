@@ -18,8 +18,11 @@ export const API_STAGE = 'v1';
  * the scopes are then `<identifier>/read` and `<identifier>/write`. The scope names themselves are contract.
  */
 export const RESOURCE_SERVER_IDENTIFIER = 'devaccess';
-/** Cognito's rule for a resource-server identifier (CreateResourceServer `Identifier`). */
-export const RESOURCE_SERVER_IDENTIFIER_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/;
+/**
+ * Cognito's rule for a resource-server identifier (CreateResourceServer `Identifier`, 1-256 characters), kept to
+ * 250 so that `<identifier>/write` still fits the 256 characters of an app client's AllowedOAuthScopes entry.
+ */
+export const RESOURCE_SERVER_IDENTIFIER_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]{1,250}$/;
 export const RESOURCE_SERVER_NAME = 'devaccess API';
 
 /** The resource-server scopes a credential may hold, with their descriptions (Cognito requires one). */
