@@ -216,6 +216,8 @@ export interface SweepReport {
   readonly unrepublishedRuns: readonly string[];
   /** Confirmed users this run provisioned, or whose UserProvisioned it published (user ids). */
   readonly provisionedUsers: readonly string[];
+  /** Unprovisioned confirmed users changed within the grace age, left to their trigger (a later run checks again). */
+  readonly youngUsers: number;
   /**
    * Confirmed users this run could not provision (failed, or the one it stopped at when out of time); the next run
    * tries again. Users it never reached are not counted: `incomplete` says so.
@@ -413,13 +415,17 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   // grace age is left alone: their trigger may still be running, and racing it could fail their confirmation.
   const provisionedUsers: string[] = [];
   let unprovisionedUsers = 0;
+  let youngUsers = 0;
   try {
     // Checked before the listing starts and after each page, so no ListUsers call is made out of time.
     if (outOfTime()) incomplete = true;
     else pages: for await (const users of deps.pool.confirmedUsers()) {
       for (const { username, lastModifiedMs } of users) {
         if (provisionedUsernames.has(username) && !unannouncedUsernames.has(username)) continue;
-        if (lastModifiedMs !== undefined && startedAt - lastModifiedMs < settings.graceMs) continue;
+        if (lastModifiedMs !== undefined && startedAt - lastModifiedMs < settings.graceMs) {
+          youngUsers += 1;
+          continue;
+        }
         if (outOfTime()) {
           incomplete = true;
           unprovisionedUsers += 1;
@@ -475,6 +481,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     republishedEvents,
     unrepublishedRuns,
     provisionedUsers,
+    youngUsers,
     unprovisionedUsers,
     markersCleared,
     incomplete,
@@ -494,6 +501,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     republishedEvents: republishedEvents.length,
     unrepublishedRuns: unrepublishedRuns.length,
     provisionedUsers: provisionedUsers.length,
+    youngUsers,
     unprovisionedUsers,
     markersCleared,
     incomplete,

@@ -24,6 +24,7 @@ const EMPTY: SweepReport = {
   republishedEvents: [],
   unrepublishedRuns: [],
   provisionedUsers: [],
+  youngUsers: 0,
   unprovisionedUsers: 0,
   markersCleared: 0,
   incomplete: false,

@@ -907,6 +907,7 @@ describe('sweep: confirmed users the post-confirmation trigger did not provision
     // Assess
     expect(provisioned).toEqual(['old']);
     expect(report.provisionedUsers).toHaveLength(1);
+    expect(report.youngUsers).toBe(1);
   });
 
   it('stops pulling pages of users once the invocation is about to time out', async () => {
