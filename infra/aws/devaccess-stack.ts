@@ -162,6 +162,8 @@ export class DevAccessStack extends Stack {
         `resourceServerIdentifier must be 1-250 printable characters without spaces, quotes or backslashes, got ${JSON.stringify(RESOURCE_SERVER_IDENTIFIER)}`,
       );
     }
+    // What every API function's edge (lambdas/shared/http.ts) reads: the allowed origins and the scopes' namespace.
+    const apiEdge = { CORS_ALLOWED_ORIGINS, RESOURCE_SERVER_IDENTIFIER };
 
     this.tables = new DataTables(this, 'Data', { removalPolicy, deletionProtection });
     const identityTable = this.tables.identity;
@@ -253,8 +255,7 @@ export class DevAccessStack extends Stack {
         TOKEN_URL: this.directory.tokenUrl,
         WORKFLOW_WAIT_MS: String(workflowWaitMs),
         OPERATION_LOCK_SECONDS: String(OPERATION_LOCK_SECONDS),
-        CORS_ALLOWED_ORIGINS,
-        RESOURCE_SERVER_IDENTIFIER,
+        ...apiEdge,
       },
     });
     Validations.of(credentials.role).acknowledge({
@@ -269,7 +270,7 @@ export class DevAccessStack extends Stack {
     const profile = new HouseFunction(this, 'Profile', {
       ...functionDefaults,
       name: 'profile',
-      config: { IDENTITY_TABLE_NAME: identityRead(), CORS_ALLOWED_ORIGINS, RESOURCE_SERVER_IDENTIFIER },
+      config: { IDENTITY_TABLE_NAME: identityRead(), ...apiEdge },
     });
     const notes = new HouseFunction(this, 'Notes', {
       ...functionDefaults,
@@ -277,19 +278,18 @@ export class DevAccessStack extends Stack {
       config: {
         IDENTITY_TABLE_NAME: identityRead(),
         NOTES_TABLE_NAME: bind(notesTable.tableName, (fn) => notesTable.grantReadWriteData(fn)),
-        CORS_ALLOWED_ORIGINS,
-        RESOURCE_SERVER_IDENTIFIER,
+        ...apiEdge,
       },
     });
     const announcements = new HouseFunction(this, 'Announcements', {
       ...functionDefaults,
       name: 'announcements',
-      config: { IDENTITY_TABLE_NAME: identityRead(), CORS_ALLOWED_ORIGINS, RESOURCE_SERVER_IDENTIFIER },
+      config: { IDENTITY_TABLE_NAME: identityRead(), ...apiEdge },
     });
     const openapi = new HouseFunction(this, 'OpenApi', {
       ...functionDefaults,
       name: 'openapi',
-      config: { CORS_ALLOWED_ORIGINS, TOKEN_URL: this.directory.tokenUrl, RESOURCE_SERVER_IDENTIFIER },
+      config: { TOKEN_URL: this.directory.tokenUrl, ...apiEdge },
     });
 
     // The reconciliation sweeper lists the pool's clients and deletes orphans; it never calls

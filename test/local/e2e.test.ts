@@ -37,14 +37,6 @@ describe('the local stack, end to end', () => {
     );
   }
 
-  function archivedEvents(): { 'detail-type': string; detail: Record<string, any> }[] {
-    const text = readFileSync(join(t.dataDir, 'events.jsonl'), 'utf8');
-    return text
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l));
-  }
-
   beforeAll(async () => {
     t = await startTestStack();
     port = t.stack.port;
@@ -70,7 +62,7 @@ describe('the local stack, end to end', () => {
 
   it('provisions a user when they confirm their sign-up', async () => {
     await signUpAndConfirm('alice');
-    const provisioned = archivedEvents().filter((e) => e['detail-type'] === 'UserProvisioned');
+    const provisioned = t.archivedEvents().filter((e) => e['detail-type'] === 'UserProvisioned');
     expect(provisioned).toHaveLength(1);
     expect(provisioned[0]?.detail['username']).toBe('alice');
     aliceUserId = provisioned[0]?.detail['userId'];
@@ -224,7 +216,7 @@ describe('the local stack, end to end', () => {
 
   it('publishes the events in order, each valid against its schema', async () => {
     await t.stack.eventBridge.whenIdle();
-    const events = archivedEvents();
+    const events = t.archivedEvents();
     expect(events.map((e) => e['detail-type'])).toEqual([
       'UserProvisioned',
       'CredentialCreated',
@@ -288,7 +280,7 @@ describe('the local stack, end to end', () => {
     expect(notes.body.notes.map((n: { text: string }) => n.text).sort()).toEqual(['from the browser', 'from the script']);
     const creds = await t.api('GET', '/credentials', token);
     expect(creds.body.credentials.map((c: { status: string }) => c.status).sort()).toEqual(['revoked', 'revoked']);
-    expect(archivedEvents()).toHaveLength(6);
+    expect(t.archivedEvents()).toHaveLength(6);
 
     // And the restarted stack still runs the workflow, keeping the executions from before.
     const created = await t.api('POST', '/credentials', token, { scopes: ['read'] });

@@ -7,8 +7,6 @@
  * `npm run sweep`.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   AdminConfirmSignUpCommand,
@@ -340,11 +338,9 @@ describe('category: faults', () => {
       // Assess
       expect(res.status).toBe(200);
       await recordIssued(res);
-      const archived = readFileSync(join(t.dataDir, 'events.jsonl'), 'utf8')
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as { 'detail-type': string; detail: { clientId: string; eventId: string } })
-        .filter((e) => e['detail-type'] === 'CredentialReset' && e.detail.clientId === res.body.clientId);
+      const archived = t
+        .archivedEvents()
+        .filter((e) => e['detail-type'] === 'CredentialReset' && e.detail['clientId'] === res.body.clientId);
       expect(archived).toHaveLength(2);
       expect(archived[1]?.detail.eventId).toBe(archived[0]?.detail.eventId);
     });
@@ -458,11 +454,7 @@ describe('category: faults', () => {
       expect(res.status, await explain(res)).toBe(200);
       await recordIssued(res);
       const archivedResets = () =>
-        readFileSync(join(t.dataDir, 'events.jsonl'), 'utf8')
-          .split('\n')
-          .filter((line) => line.trim() !== '')
-          .map((line) => JSON.parse(line) as { 'detail-type': string; detail: Record<string, unknown> })
-          .filter((e) => e['detail-type'] === 'CredentialReset' && e.detail['clientId'] === res.body.clientId);
+        t.archivedEvents().filter((e) => e['detail-type'] === 'CredentialReset' && e.detail['clientId'] === res.body.clientId);
       await t.stack.eventBridge.whenIdle();
       expect(archivedResets()).toEqual([]);
       // Act
@@ -507,11 +499,7 @@ describe('category: faults', () => {
       const token = await t.signIn(username);
       expect(await t.api('GET', '/me', token)).toMatchObject({ status: 401 });
       const provisionedEvents = () =>
-        readFileSync(join(t.dataDir, 'events.jsonl'), 'utf8')
-          .split('\n')
-          .filter((line) => line.trim() !== '')
-          .map((line) => JSON.parse(line) as { 'detail-type': string; detail: Record<string, unknown> })
-          .filter((e) => e['detail-type'] === 'UserProvisioned' && e.detail['username'] === username);
+        t.archivedEvents().filter((e) => e['detail-type'] === 'UserProvisioned' && e.detail['username'] === username);
       // Act
       const first = await t.stack.sweep();
       const second = await t.stack.sweep();
@@ -538,10 +526,8 @@ describe('category: faults', () => {
       // Assess
       expect(report.revokedMappings).toEqual([{ clientId: old.clientId, userId: user.userId }]);
       // The revocation reached the bus's archive once, as the sweeper's doing, with no workflow execution behind it.
-      const revokedEvents = readFileSync(join(t.dataDir, 'events.jsonl'), 'utf8')
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as { 'detail-type': string; source: string; detail: Record<string, unknown> })
+      const revokedEvents = t
+        .archivedEvents()
         .filter((e) => e['detail-type'] === 'CredentialRevoked' && e.detail['clientId'] === old.clientId);
       expect(revokedEvents).toHaveLength(1);
       expect(revokedEvents[0]?.source).toBe('devaccess');

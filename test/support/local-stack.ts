@@ -21,6 +21,7 @@ import { logger } from '../../lambdas/shared/logger';
 import { readOutbox } from '../../infra/local/aws/cognito';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../infra/local/stack';
 import type { LocalEndpoints } from '../../infra/local/walkthrough';
+import { ARCHIVE_FILE } from '../../infra/local/datadir';
 
 export const TEST_PASSWORD = 'Correct-Horse-9-Battery';
 
@@ -192,6 +193,13 @@ export function createStackClient(endpoints: () => LocalEndpoints, secrets: stri
 }
 
 /** The in-process stack: the StackClient steps plus what only a stack in this process offers. */
+/** An event as the local bus archives it (the EventBridge envelope). */
+export interface ArchivedEvent {
+  readonly 'detail-type': string;
+  readonly source: string;
+  readonly detail: Record<string, any>;
+}
+
 export interface TestStack extends Omit<StackClient, 'renew' | 'destroy'> {
   readonly stack: LocalStack;
   readonly dataDir: string;
@@ -203,6 +211,8 @@ export interface TestStack extends Omit<StackClient, 'renew' | 'destroy'> {
    * running the post-confirmation trigger); returns that code. No group, no sign-in.
    */
   signUpThroughOutbox(username: string): Promise<string>;
+  /** Every event the bus archived so far (`<data dir>/events.jsonl`), oldest first. */
+  archivedEvents(): ArchivedEvent[];
   /** The text of every place leakScan searches, by name: `executions`, `table`, `output`, `file:<path>`. */
   leakPlaces(): Promise<Record<string, string>>;
   /**
@@ -299,6 +309,13 @@ export async function startTestStack(options: Omit<LocalStackOptions, 'port' | '
         }
       }
       return hits;
+    },
+
+    archivedEvents() {
+      return readFileSync(join(dataDir, ARCHIVE_FILE), 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as ArchivedEvent);
     },
 
     async leakPlaces() {
